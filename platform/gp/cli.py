@@ -1,0 +1,95 @@
+"""The ``gp`` command line (typer). Heavy modules are imported inside the commands."""
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from gp.errors import GpError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Train generative models with Ray Train and MLflow.")
+plugins_app = typer.Typer(help="List model plugins, or show one's config.")
+app.add_typer(plugins_app, name="plugins")
+
+
+@app.command(context_settings={"allow_extra_args": False})
+def submit(
+    overrides: Optional[List[str]] = typer.Argument(None, help="key=value overrides, e.g. plugin=aae trainer.epochs=3"),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file under the overrides"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show Ray's own logs"),
+):
+    """Train a model: gp submit plugin=aae [key=value ...]."""
+    from gp.orchestrate import submit as run
+
+    run_id = run(overrides or [], config, address, verbose)
+    typer.echo(f"gp: run {run_id} finished; 'gp sample {run_id} --out grid.png' draws samples")
+
+
+@plugins_app.callback(invoke_without_command=True)
+def plugins(ctx: typer.Context):
+    """Installed plugins: name, distribution, version, family, capabilities, load errors."""
+    if ctx.invoked_subcommand:
+        return
+    from gp.commands import plugins_table
+
+    typer.echo(plugins_table())
+
+
+@plugins_app.command("show")
+def plugins_show(name: str):
+    """A plugin's config: every key with its type, default and description."""
+    from gp.commands import plugin_config
+
+    typer.echo(plugin_config(name))
+
+
+@app.command()
+def runs(experiment: str = typer.Option("gp", help="MLflow experiment"), limit: int = typer.Option(20, "-n")):
+    """Recent runs: id, plugin, status and key metrics."""
+    from gp.commands import runs_table
+
+    typer.echo(runs_table(experiment, limit))
+
+
+@app.command()
+def sample(
+    run: str = typer.Argument(..., help="MLflow run id"),
+    options: Optional[List[str]] = typer.Argument(None, help="n=64 seed=0"),
+    out: str = typer.Option("samples.png", "--out", "-o", help="PNG file to write"),
+):
+    """Draw samples from a run's checkpoint into an image file."""
+    from gp.commands import sample_run
+
+    typer.echo(sample_run(run, options or [], out))
+
+
+@app.command()
+def ui(port: int = typer.Option(5000, help="port on 127.0.0.1")):
+    """Start the MLflow UI on gp's tracking store."""
+    from gp.commands import serve_ui
+
+    serve_ui(port)
+
+
+def main() -> None:
+    """Console entry point: user errors become one line and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except GpError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and anything unexpected: one line
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        typer.secho(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True, fg="red")
+        sys.exit(1)

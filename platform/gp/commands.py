@@ -1,0 +1,86 @@
+"""What the read-only CLI commands print: plugin tables, run tables, samples, the UI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from gp import tracking
+from gp.errors import GpError
+from gp.plugins import load_registry
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console = Console(width=160, record=True, file=open("/dev/null", "w"))
+    console.print(table)
+    return console.export_text().rstrip()
+
+
+def plugins_table() -> str:
+    from gp.model import capabilities
+
+    reg = load_registry()
+    rows = [[name, o.dist, o.version, cls.family, ",".join(capabilities(cls)) or "-", "ok"]
+            for name, (cls, o) in sorted(reg.models.items())]
+    rows += [[name, o.dist, o.version, "-", "-", f"FAILED: {err}"] for name, (o, err) in sorted(reg.failures.items())]
+    datasets = ", ".join(sorted(reg.datasets))
+    return _table(["plugin", "distribution", "version", "family", "capabilities", "status"], rows) + f"\n\ndatasets: {datasets}"
+
+
+def plugin_config(name: str) -> str:
+    from gp.model import config_fields
+
+    cls = load_registry().model(name)
+    rows = [[f"model.{k}", t, d, desc] for k, t, d, desc in config_fields(cls)]
+    doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+    return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows)
+
+
+def runs_table(experiment: str, limit: int) -> str:
+    c = tracking.client()
+    exp = c.get_experiment_by_name(experiment)
+    if exp is None:
+        return f"no runs yet in experiment '{experiment}' ({tracking.tracking_uri()})"
+    runs = c.search_runs([exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"])
+    rows = [_run_row(r) for r in runs]
+    return _table(["run", "plugin", "data", "status", "epochs", "key metrics"], rows)
+
+
+def _run_row(r) -> list:
+    m = r.data.metrics
+    keys = sorted(k for k in m if k.endswith("/loss"))[:3]
+    metrics = " ".join(f"{k}={m[k]:.4g}" for k in keys)
+    return [r.info.run_id, r.data.tags.get("gp.plugin", "?"), r.data.params.get("data.name", "?"),
+            r.info.status, r.data.params.get("trainer.epochs", "?"), metrics]
+
+
+def sample_run(run_id: str, options: list[str], out: str) -> str:
+    import torch
+    from PIL import Image
+
+    from gp.render import picture
+    from gp.train import checkpoint
+
+    opts = dict(o.split("=", 1) for o in options if "=" in o)
+    c = tracking.client()
+    try:
+        path = c.download_artifacts(run_id, "checkpoint/model.pt")
+    except Exception:
+        raise GpError(f"run {run_id} has no checkpoint in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
+    model = checkpoint.build_model(checkpoint.load(path), load_registry())
+    torch.manual_seed(int(opts.get("seed", 0)))
+    n = int(opts.get("n", 64))
+    Image.fromarray(picture(model.sample(n), model.data.kind)).save(out)
+    return f"wrote {n} samples of run {run_id} to {out}"
+
+
+def serve_ui(port: int) -> None:
+    uri = tracking.tracking_uri()
+    print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
+    subprocess.run([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+                    "--host", "127.0.0.1", "--port", str(port)], check=False)

@@ -1,0 +1,118 @@
+"""Job configuration: ``key=value`` overrides and YAML parsed by OmegaConf, validated by pydantic.
+
+Every error is a :class:`GpError` of one line naming the key and, for unknown keys, the
+closest valid names.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
+
+from gp.errors import GpError, unknown
+
+_STRICT = pydantic.ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(pydantic.BaseModel):
+    """Which dataset to train on (``data=NAME`` is short for ``data.name=NAME``)."""
+
+    model_config = _STRICT
+    name: str = Field("fashion-mnist", description="registered dataset name (gp plugins lists them)")
+    root: str | None = Field(None, description="folder holding the dataset files, if not the default")
+    kind: str = Field("grid", description="toy2d only: grid, ring or swissroll")
+    limit: PositiveInt | None = Field(None, description="use only the first N training examples")
+
+
+class TrainerConfig(pydantic.BaseModel):
+    """How to train: the loop's settings, shared by every model."""
+
+    model_config = _STRICT
+    epochs: PositiveInt = Field(5, description="passes over the training data")
+    batch_size: PositiveInt = Field(128, description="global batch size, split across workers")
+    num_workers: PositiveInt = Field(1, description="Ray Train workers (processes)")
+    use_gpu: bool = Field(False, description="one GPU per worker")
+    threads: PositiveInt | None = Field(None, description="torch threads per worker (default: CPUs / workers)")
+    seed: int = Field(0, description="random seed")
+    precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16 runs forward passes under autocast")
+    grad_clip: PositiveFloat | None = Field(None, description="clip each update's gradient norm to this value")
+    log_every: PositiveInt = Field(10, description="steps between loss read-backs (every step is logged)")
+    samples: PositiveInt = Field(64, description="samples in the per-epoch image grid")
+    steps_per_epoch: PositiveInt | None = Field(None, description="cap on steps per epoch")
+    max_failures: NonNegativeInt = Field(2, description="worker-group restarts from the last checkpoint")
+
+
+class JobConfig(pydantic.BaseModel):
+    """A whole job. ``model`` is validated against the plugin's own ``Config``."""
+
+    model_config = _STRICT
+    plugin: str = Field(..., description="model plugin name")
+    model: dict = Field(default_factory=dict, description="the plugin's config overrides")
+    data: DataConfig = Field(default_factory=DataConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    experiment: str = Field("gp", description="MLflow experiment name")
+    resume: str | None = Field(None, description="MLflow run id of a stopped run to continue")
+
+
+def parse(overrides: list[str], file: str | None = None) -> dict:
+    """Merge a YAML file and dotted ``key=value`` overrides into a plain dict."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        base = OmegaConf.load(file) if file else OmegaConf.create()
+        bad = [o for o in overrides if "=" not in o]
+        if bad:
+            raise GpError(f"override '{bad[0]}' is not key=value (example: trainer.epochs=3)")
+        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
+        raw = OmegaConf.to_container(merged, resolve=True)
+    except (OmegaConfBaseException, OSError, ValueError) as exc:
+        raise GpError(f"cannot parse configuration: {str(exc).splitlines()[0]}") from None
+    if isinstance(raw.get("data"), str):
+        raw["data"] = {"name": raw["data"]}
+    return raw
+
+
+def validate(raw: dict, registry) -> tuple[JobConfig, pydantic.BaseModel]:
+    """Validate the job and the plugin's model config; return both."""
+    job = _check(JobConfig, raw, "")
+    cls = registry.model(job.plugin)
+    registry.dataset(job.data.name)
+    return job, _check(cls.Config, job.model, "model.")
+
+
+def _check(model_cls, raw: dict, prefix: str):
+    try:
+        return model_cls.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise _one_line(exc, model_cls, prefix) from None
+
+
+def _one_line(exc: pydantic.ValidationError, model_cls, prefix: str) -> GpError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    key = prefix + ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        return unknown("key", key, _valid_keys(model_cls, loc[:-1], prefix))
+    if err["type"] == "missing":
+        return GpError(f"missing required key '{key}' (example: {key}=...)")
+    return GpError(f"bad value for '{key}': {err['msg']} (got {err.get('input')!r})")
+
+
+def _valid_keys(model_cls, parents: list[str], prefix: str) -> list[str]:
+    for p in parents:
+        model_cls = model_cls.model_fields[p].annotation
+    base = prefix + "".join(f"{p}." for p in parents)
+    return [base + k for k in model_cls.model_fields]
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, object]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, for MLflow params."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

@@ -1,0 +1,1 @@
+"""Datasets: in-memory tensors, loaded through the ``register_datasets`` hook."""

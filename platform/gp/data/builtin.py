@@ -1,0 +1,96 @@
+"""Built-in datasets, registered through the same entry-point group as any plugin.
+
+- ``fashion-mnist``: Xiao et al. 2017, IDX files from Debian's ``dataset-fashion-mnist``.
+- ``mnist``: LeCun et al. 1998, IDX files under ``data.root``.
+- ``digits``: scikit-learn's 8x8 digits (1,797 images, embedded in scikit-learn).
+- ``toy2d``: 2-D mixtures (ring of 8 and grid of 25 Gaussians, swiss roll).
+"""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import torch
+
+from gp import hookimpl
+from gp.data import idx
+from gp.data.spec import Dataset
+from gp.errors import GpError
+from gp.model import DataSpec
+
+FASHION_ROOT = pathlib.Path("/usr/share/datasets/fashion-mnist")
+_FILES = {"train": "train-{}-idx{}-ubyte", "test": "t10k-{}-idx{}-ubyte"}
+
+
+def _idx_dataset(root, split: str, how_to_get: str) -> Dataset:
+    root = pathlib.Path(root)
+    stems = [_FILES[split].format("images", 3), _FILES[split].format("labels", 1)]
+    paths = [idx.find(root, s) for s in stems]
+    if None in paths:
+        missing = stems[paths.index(None)]
+        raise GpError(f"dataset file {root / missing}[.gz] not found; {how_to_get}")
+    images, labels = (idx.read_idx(p) for p in paths)
+    if len(images) != len(labels) or images.ndim != 3:
+        raise GpError(f"IDX files under {root} do not match; re-download or reinstall the dataset")
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)  # (N, 1, 28, 28)
+    y = torch.from_numpy(labels.astype(np.int64))
+    return Dataset(x, y, DataSpec(tuple(x.shape[1:]), 10, "image"))
+
+
+def fashion_mnist(cfg, split):
+    hint = "install it with 'apt-get install dataset-fashion-mnist' or set data.root=DIR with the IDX files"
+    return _idx_dataset(cfg.root or FASHION_ROOT, split, hint)
+
+
+def mnist(cfg, split):
+    if not cfg.root:
+        raise GpError("dataset mnist needs data.root=DIR holding the MNIST IDX files (train-images-idx3-ubyte[.gz], ...)")
+    return _idx_dataset(cfg.root, split, "put the MNIST IDX files there or fix data.root")
+
+
+def digits(cfg, split):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (1797, 1, 8, 8)
+    y = torch.tensor(d.target, dtype=torch.int64)
+    cut = 1500  # fixed split: first 1,500 train, last 297 test
+    sl = slice(0, cut) if split == "train" else slice(cut, None)
+    return Dataset(x[sl], y[sl], DataSpec((1, 8, 8), 10, "image"))
+
+
+def toy_points(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Points (n, 2), mode labels (n,) and mode centres (M, 2) of a 2-D mixture."""
+    g = torch.Generator().manual_seed(seed)
+    if kind == "swissroll":
+        t = 1.5 * torch.pi * (1 + 2 * torch.rand(n, generator=g))
+        x = torch.stack([t * torch.cos(t), t * torch.sin(t)], 1) / 5 + 0.05 * torch.randn(n, 2, generator=g)
+        return x, torch.zeros(n, dtype=torch.int64), torch.zeros(0, 2)
+    centres = _centres(kind)
+    y = torch.randint(len(centres), (n,), generator=g)
+    std = 0.02 if kind == "ring" else 0.05
+    return centres[y] + std * torch.randn(n, 2, generator=g), y, centres
+
+
+def _centres(kind: str) -> torch.Tensor:
+    if kind == "ring":  # 8 Gaussians on a circle of radius 2 (VEEGAN)
+        a = torch.arange(8) * 2 * torch.pi / 8
+        return 2 * torch.stack([torch.cos(a), torch.sin(a)], 1)
+    if kind == "grid":  # 25 Gaussians on a 5x5 grid (VEEGAN, PacGAN)
+        g = torch.arange(-2, 3, dtype=torch.float32)
+        return torch.cartesian_prod(g, g)
+    raise GpError(f"unknown toy2d kind '{kind}': use ring, grid or swissroll")
+
+
+def toy2d(cfg, split):
+    n = 50_000 if split == "train" else 10_000
+    x, y, _ = toy_points(cfg.kind, n, seed=0 if split == "train" else 1)
+    return Dataset(x, y, DataSpec((2,), 0, "points"))
+
+
+@hookimpl
+def register_datasets(register):
+    register("fashion-mnist", fashion_mnist, "Fashion-MNIST 28x28 grey, 60k/10k (Debian dataset-fashion-mnist)")
+    register("mnist", mnist, "MNIST 28x28 grey, 60k/10k (IDX files under data.root)")
+    register("digits", digits, "scikit-learn 8x8 digits, 1,500/297")
+    register("toy2d", toy2d, "2-D mixtures: data.kind=grid|ring|swissroll")

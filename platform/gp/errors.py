@@ -1,0 +1,14 @@
+"""User-facing errors: each prints as one line that says what to do."""
+import difflib
+
+
+class GpError(Exception):
+    """An error caused by the user's input or environment, shown as one line."""
+
+
+def unknown(kind: str, name: str, valid) -> GpError:
+    """Build the error for an unknown name, suggesting the closest valid ones."""
+    valid = sorted(valid)
+    close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else f"valid: {', '.join(valid) or 'none'}"
+    return GpError(f"unknown {kind} '{name}': {hint}")

@@ -1,0 +1,61 @@
+"""Progress from rank 0 to the driver: a tiny Ray actor the worker pushes to and the
+driver drains, rendered as a tqdm bar with epoch, step and losses."""
+from __future__ import annotations
+
+import time
+
+
+class Sink:
+    """Collects progress records (a Ray actor when used with Ray, or in-process)."""
+
+    def __init__(self):
+        self.records: list[dict] = []
+
+    def push(self, record: dict) -> None:
+        self.records.append(record)
+
+    def drain(self) -> list[dict]:
+        out, self.records = self.records, []
+        return out
+
+
+class Reporter:
+    """Rank 0's side: pushes at most every ``interval`` seconds (events always)."""
+
+    def __init__(self, sink, interval: float = 0.5):
+        self.sink, self.interval, self.last = sink, interval, 0.0
+
+    def __call__(self, record: dict, force: bool = False) -> None:
+        if self.sink is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < self.interval:
+            return
+        self.last = now
+        push = getattr(self.sink.push, "remote", self.sink.push)
+        push(record)
+
+
+class Bar:
+    """The driver's side: a tqdm bar over all steps of the job."""
+
+    def __init__(self, disable: bool = False):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="step", disable=disable, dynamic_ncols=True, leave=True)
+        self.events: list[dict] = []
+
+    def update(self, records: list[dict]) -> None:
+        for r in records:
+            if r.get("event"):
+                self.events.append(r)
+                continue
+            self.bar.total = r["total_steps"]
+            self.bar.n = r["step"]
+            losses = " ".join(f"{k}={v:.4g}" for k, v in r["losses"].items())
+            self.bar.set_description(f"epoch {r['epoch']}/{r['epochs']}", refresh=False)
+            self.bar.set_postfix_str(losses, refresh=False)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()

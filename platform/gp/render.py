@@ -1,0 +1,38 @@
+"""Pictures of samples: image grids (scikit-image's montage) and 2-D scatter plots."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def grid(samples: torch.Tensor) -> np.ndarray:
+    """(n, C, H, W) in [0, 1] -> one uint8 image (H', W', 3) laid out in a square grid."""
+    from skimage.util import montage
+
+    x = samples.detach().float().clamp(0, 1).cpu().numpy()
+    x = np.moveaxis(x, 1, -1)  # (n, H, W, C)
+    if x.shape[-1] == 1:
+        x = np.repeat(x, 3, -1)
+    side = int(np.ceil(np.sqrt(len(x))))
+    img = montage(x, grid_shape=(side, side), channel_axis=-1, fill=(1.0,) * x.shape[-1], padding_width=1)
+    return (img * 255).round().astype(np.uint8)
+
+
+def scatter(points: torch.Tensor, reference: torch.Tensor | None = None) -> np.ndarray:
+    """(n, 2) points (optionally over reference data) -> uint8 image (H, W, 3)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 4), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if reference is not None:
+        ax.scatter(*reference[:, :2].cpu().T.numpy(), s=2, c="lightgrey")
+    ax.scatter(*points[:, :2].detach().cpu().T.numpy(), s=2, c="tab:blue")
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+def picture(samples: torch.Tensor, kind: str, reference: torch.Tensor | None = None) -> np.ndarray:
+    """The right picture for a data kind."""
+    return grid(samples) if kind == "image" else scatter(samples, reference)

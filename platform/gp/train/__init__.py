@@ -1,0 +1,1 @@
+"""The one training path: a per-worker loop that Ray Train runs on every worker."""

@@ -1,0 +1,132 @@
+"""The per-worker training loop (the function Ray Train runs on every worker).
+
+``train_worker(config)`` is the Ray entry point; ``run(config, session)`` is ordinary
+code that fast tests call with a :class:`LocalSession`. ``config`` is a plain dict:
+``job`` (JobConfig as dict), ``run_id``, ``tracking_uri``, ``resume_from``, ``sink``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+
+import torch
+
+from gp.config import JobConfig
+from gp.data.spec import load
+from gp.plugins import load_registry
+from gp.render import picture
+from gp.train import checkpoint
+from gp.train.logger import NullLogger, RunLogger
+from gp.train.session import LocalSession, RaySession
+from gp.train.step import Stepper, batches
+from gp.progress import Reporter
+
+
+def train_worker(config: dict) -> None:
+    """Ray Train entry point."""
+    run(config, RaySession(config.get("resume_from")))
+
+
+def run(config: dict, session) -> dict:
+    """Train the job's model on this worker; return a summary (epochs, step, status)."""
+    job = JobConfig.model_validate(config["job"])
+    t = job.trainer
+    torch.set_num_threads(t.threads or max(1, (os.cpu_count() or 1) // session.world))
+    torch.manual_seed(t.seed + session.rank)
+    registry = load_registry()
+    data = load(registry, job.data, "train")
+    cls = registry.model(job.plugin)
+    model = cls(cls.Config.model_validate(job.model), data.spec)
+    wrapped = session.prepare(model)
+    data.x, data.y = data.x.to(session.device), data.y.to(session.device)
+    optimizers = model.configure_optimizers()
+    epoch0, step = _resume(session, model, optimizers)
+    logger = _logger(config, session)
+    stepper = Stepper(wrapped, model, optimizers, t.precision, t.grad_clip)
+    reporter = Reporter(config.get("sink") if session.rank == 0 else None)
+    loop = _Loop(job, session, model, stepper, logger, reporter)
+    try:
+        return loop.epochs(data, optimizers, epoch0, step)
+    finally:
+        logger.close()
+
+
+def _resume(session, model, optimizers) -> tuple[int, int]:
+    path = session.checkpoint_path()
+    if not path:
+        return 0, 0
+    return checkpoint.restore(checkpoint.load(path), model, optimizers)
+
+
+def _logger(config: dict, session):
+    if session.rank != 0 or not config.get("run_id"):
+        return NullLogger()
+    return RunLogger(config["run_id"], config["tracking_uri"])
+
+
+class _Loop:
+    """Epochs of steps; logging, non-finite checks, samples and checkpoints."""
+
+    def __init__(self, job, session, model, stepper, logger, reporter):
+        self.job, self.t, self.session, self.model = job, job.trainer, session, model
+        self.stepper, self.logger, self.report = stepper, logger, reporter
+        self.buffer: list[tuple[int, dict]] = []
+        self.bad = torch.zeros((), device=session.device)
+
+    def epochs(self, data, optimizers, epoch0: int, step: int) -> dict:
+        per_epoch = self._steps_per_epoch(len(data.x))
+        for epoch in range(epoch0, self.t.epochs):
+            for batch in batches(data, self.session.rank, self.session.world, self.t.batch_size,
+                                 self.t.seed, epoch, self.t.steps_per_epoch):
+                step += 1
+                self.buffer.append((step, self.stepper(batch)))
+                if step % self.t.log_every == 0 and not self._flush(epoch, step, per_epoch):
+                    return self._stop_nonfinite(epoch, step)
+            if not self._flush(epoch, step, per_epoch, force=True):
+                return self._stop_nonfinite(epoch, step)
+            self._end_epoch(epoch + 1, step, optimizers, data)
+        return {"status": "finished", "epochs": self.t.epochs, "step": step}
+
+    def _steps_per_epoch(self, n: int) -> int:
+        local = max(1, self.t.batch_size // self.session.world)
+        steps = (n // self.session.world) // local
+        return min(steps, self.t.steps_per_epoch or steps)
+
+    def _flush(self, epoch: int, step: int, per_epoch: int, force: bool = False) -> bool:
+        """Read buffered losses back (one sync), log them; False if any is non-finite."""
+        if not self.buffer:
+            return True
+        keys = list(self.buffer[0][1])
+        values = torch.stack([torch.stack([l[k] for k in keys]) for _, l in self.buffer])  # (S, K)
+        self.bad = self.session.all_max((~torch.isfinite(values)).any().float())
+        rows = [(s, dict(zip(keys, v))) for (s, _), v in zip(self.buffer, values.tolist())]
+        self.buffer = []
+        if self.bad.item():
+            rows = [(s, l) for s, l in rows if all(math.isfinite(v) for v in l.values())]
+        self.logger.log_steps(rows)
+        if rows:
+            self.report({"epoch": epoch + 1, "epochs": self.t.epochs, "step": step,
+                         "total_steps": per_epoch * self.t.epochs, "losses": rows[-1][1]}, force)
+        return not self.bad.item()
+
+    def _stop_nonfinite(self, epoch: int, step: int) -> dict:
+        msg = f"loss became NaN or infinite in epoch {epoch + 1} by step {step}; kept the checkpoint of epoch {epoch}"
+        self.logger.tag("gp.failure", msg)
+        self.report({"event": "nonfinite", "message": msg}, force=True)
+        return {"status": "nonfinite", "epochs": epoch, "step": step, "message": msg}
+
+    def _end_epoch(self, epoch: int, step: int, optimizers: dict, data) -> None:
+        """Samples and checkpoint on rank 0; every rank reports (a barrier)."""
+        directory = None
+        if self.session.rank == 0:
+            self.model.eval()
+            image = picture(self.model.sample(self.t.samples), self.model.data.kind, data.x[:2000])
+            self.model.train()
+            directory = self.session.scratch()
+            path = checkpoint.save(directory, checkpoint.state(self.model, optimizers, epoch, step))
+            self.logger.log_epoch(epoch, image, path)
+        self.session.report({"epoch": epoch, "step": step}, directory, f"epoch-{epoch:04d}")
+        if directory and not isinstance(self.session, LocalSession):
+            shutil.rmtree(directory, ignore_errors=True)
+        self.report({"event": "epoch", "epoch": epoch}, force=True)

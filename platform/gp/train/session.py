@@ -1,0 +1,84 @@
+"""Where the loop runs: inside Ray Train (any world size) or in-process (world size one).
+
+The loop talks only to a session, so fast tests can call it directly while every real
+job goes through Ray Train.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import torch
+
+
+class LocalSession:
+    """World size one, no Ray: for tests and debugging."""
+
+    rank, world = 0, 1
+
+    def __init__(self, resume_from: str | None = None, device: str = "cpu"):
+        self.device, self._resume = torch.device(device), resume_from
+        self.checkpoints: list[str] = []
+
+    def prepare(self, model):
+        return model.to(self.device)
+
+    def checkpoint_path(self) -> str | None:
+        return self._resume
+
+    def report(self, metrics: dict, ckpt_dir: str | None, name: str) -> None:
+        if ckpt_dir:
+            self.checkpoints.append(os.path.join(ckpt_dir, "model.pt"))
+
+    def all_max(self, flag: torch.Tensor) -> torch.Tensor:
+        return flag
+
+    def scratch(self) -> str:
+        return tempfile.mkdtemp(prefix="gp-ckpt-")
+
+
+class RaySession:
+    """Inside a Ray Train worker: DDP, sharding by rank, Ray checkpoints."""
+
+    def __init__(self, resume_from: str | None = None):
+        import ray.train
+
+        ctx = ray.train.get_context()
+        self.rank, self.world = ctx.get_world_rank(), ctx.get_world_size()
+        self._resume = resume_from
+        import ray.train.torch
+
+        self.device = ray.train.torch.get_device()
+
+    def prepare(self, model):
+        import ray.train.torch
+
+        if self.world == 1:
+            return model.to(self.device)
+        # Alternating updates leave parameters unused in some updates.
+        kwargs = {"find_unused_parameters": len(set(model.updates)) > 1}
+        return ray.train.torch.prepare_model(model, parallel_strategy_kwargs=kwargs)
+
+    def checkpoint_path(self) -> str | None:
+        import ray.train
+
+        ckpt = ray.train.get_checkpoint()
+        if ckpt is None:
+            return self._resume
+        return os.path.join(ckpt.to_directory(), "model.pt")
+
+    def report(self, metrics: dict, ckpt_dir: str | None, name: str) -> None:
+        import ray.train
+
+        ckpt = ray.train.Checkpoint.from_directory(ckpt_dir) if ckpt_dir else None
+        ray.train.report(metrics, checkpoint=ckpt, checkpoint_dir_name=name)
+
+    def all_max(self, flag: torch.Tensor) -> torch.Tensor:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return flag
+
+    def scratch(self) -> str:
+        return tempfile.mkdtemp(prefix="gp-ckpt-")

@@ -1,0 +1,84 @@
+"""Variational autoencoder (Kingma and Welling 2014, "Auto-Encoding Variational Bayes").
+
+Gaussian encoder q(z|x), standard normal prior, Bernoulli decoder for images (Gaussian
+for points). The loss is the negative ELBO in nats per example; ``log_prob`` is the
+importance-weighted bound of Burda et al. 2016 with ``iwae_k`` samples.
+"""
+import math
+
+import torch
+from pydantic import Field
+
+from gp import hookimpl
+from gp.layers import mlp, recon_nll, to_data
+from gp.model import GenerativeModel, ModelConfig
+
+
+class VAEConfig(ModelConfig):
+    latent_dim: int = Field(20, gt=0, description="size of the code z")
+    hidden: int = Field(400, gt=0, description="units in the hidden layer of encoder and decoder")
+    iwae_k: int = Field(64, gt=0, description="importance samples of log_prob")
+
+
+class VAE(GenerativeModel):
+    name, family, Config = "vae", "vae", VAEConfig
+    tiny = {"latent_dim": 2, "hidden": 16, "iwae_k": 4}
+    kinds = ("image", "points")
+
+    def __init__(self, config: VAEConfig, data):
+        super().__init__(config, data)
+        self.encoder = mlp([data.dim, config.hidden, 2 * config.latent_dim])  # (B, D) -> (B, 2d)
+        self.decoder = mlp([config.latent_dim, config.hidden, data.dim])  # (B, d) -> (B, D)
+
+    def posterior(self, x):
+        """Mean and log-variance of q(z|x), each (B, d)."""
+        return self.encoder(x.flatten(1)).chunk(2, dim=1)
+
+    def forward(self, batch, update="model"):
+        x = batch["x"]
+        mu, logvar = self.posterior(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation
+        nll = recon_nll(self.decoder(z), x, self.data)  # (B,)
+        kl = kl_normal(mu, logvar)  # (B,)
+        loss = (nll + kl).mean()
+        return {"loss": loss, "recon_nll": nll.mean(), "kl": kl.mean()}
+
+    def encode(self, x):
+        return self.posterior(x)[0]
+
+    def decode(self, z):
+        return to_data(self.decoder(z), self.data)
+
+    @torch.no_grad()
+    def sample(self, n, y=None):
+        return self.decode(torch.randn(n, self.config.latent_dim, device=self.device))
+
+    @torch.no_grad()
+    def log_prob(self, x, k: int | None = None):
+        """IWAE lower bound on log p(x) in nats, (B,); never decreases in k."""
+        k = k or self.config.iwae_k
+        mu, logvar = self.posterior(x)
+        std = (0.5 * logvar).exp()
+        eps = torch.randn(k, *mu.shape, device=mu.device)  # (k, B, d)
+        z = mu + eps * std
+        log_q = normal_log_pdf(eps).sum(-1) - std.log().sum(-1)  # (k, B)
+        log_prior = normal_log_pdf(z).sum(-1)
+        out = self.decoder(z.flatten(0, 1))  # (k*B, D)
+        x_rep = x.flatten(1).repeat(k, 1)
+        log_lik = -recon_nll(out, x_rep, self.data).view(k, -1)
+        return torch.logsumexp(log_lik + log_prior - log_q, 0) - math.log(k)
+
+
+def kl_normal(mu, logvar):
+    """KL(N(mu, exp(logvar)) || N(0, I)) in closed form, summed over dims: (B,)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+
+
+def normal_log_pdf(z):
+    """Elementwise log N(z; 0, 1)."""
+    return -0.5 * (z.pow(2) + math.log(2 * math.pi))
+
+
+@hookimpl
+def register_models(register):
+    register(VAE)
