@@ -23,6 +23,7 @@ class DataConfig(pydantic.BaseModel):
     root: str | None = Field(None, description="folder holding the dataset files, if not the default")
     kind: str = Field("grid", description="toy2d only: grid, ring or swissroll")
     limit: PositiveInt | None = Field(None, description="use only the first N training examples")
+    labelled: PositiveInt | None = Field(None, description="keep N training labels (balanced by class); the rest become -1")
 
 
 class TrainerConfig(pydantic.BaseModel):

@@ -7,7 +7,13 @@ optimizer; all losses go through ``forward`` so DDP synchronises gradients. The 
 loop owns zero_grad, backward, step, device placement, precision and clipping.
 
 Optional capabilities are declared by implementing them: ``encode(x)``, ``decode(z)``,
-``log_prob(x)`` (nats per example; set ``log_prob_exact``).
+``log_prob(x)`` (nats per example; set ``log_prob_exact``). ``figures(data)`` may return
+extra pictures (uint8 arrays) that rank 0 logs every epoch, from a held-out split.
+
+Models that train in phases (greedy layer-wise pretraining, then fine-tuning) return the
+phase of every epoch from ``phases(epochs)``; the loop calls ``begin_phase(name)`` when the
+phase changes (and on resume) and then rebuilds the optimizers, so ``updates`` and
+``configure_optimizers`` may depend on ``self.phase``.
 """
 from __future__ import annotations
 
@@ -53,10 +59,21 @@ class GenerativeModel(nn.Module):
     #: Data kinds the model can train on.
     kinds: ClassVar[tuple[str, ...]] = ("image",)
     log_prob_exact: ClassVar[bool] = False
+    #: True if ``sample(n, y)`` honours class labels ``y`` (n,).
+    conditional: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig, data: DataSpec):
         super().__init__()
         self.config, self.data = config, data
+        self.phase = "train"
+
+    def phases(self, epochs: int) -> list[str]:
+        """The phase of each of ``epochs`` epochs; by default one phase, ``"train"``."""
+        return ["train"] * epochs
+
+    def begin_phase(self, phase: str) -> None:
+        """Enter ``phase`` (called before its first epoch, and when resuming inside it)."""
+        self.phase = phase
 
     @property
     def updates(self) -> tuple[str, ...]:
@@ -82,8 +99,9 @@ class GenerativeModel(nn.Module):
 
 
 def capabilities(cls) -> list[str]:
-    """The optional capabilities a model class implements."""
-    return [c for c in CAPABILITIES if callable(getattr(cls, c, None))]
+    """The optional capabilities a model class implements (plus ``conditional``)."""
+    caps = [c for c in CAPABILITIES if callable(getattr(cls, c, None))]
+    return caps + (["conditional"] if getattr(cls, "conditional", False) else [])
 
 
 def config_fields(cls) -> list[tuple[str, str, object, str]]:
@@ -93,8 +111,3 @@ def config_fields(cls) -> list[tuple[str, str, object, str]]:
         typ = getattr(field.annotation, "__name__", str(field.annotation))
         rows.append((key, typ, field.default, field.description or ""))
     return rows
-
-
-def image_logits_to_unit(x: torch.Tensor) -> torch.Tensor:
-    """Map decoder logits to data space [0, 1]."""
-    return torch.sigmoid(x)

@@ -29,4 +29,19 @@ class Dataset:
 def load(registry, cfg, split: str = "train") -> Dataset:
     """Load split ``split`` of the dataset ``cfg.name`` through its registered loader."""
     data = registry.dataset(cfg.name)(cfg, split)
-    return data.subset(cfg.limit) if split == "train" else data
+    if split != "train":
+        return data
+    data = data.subset(cfg.limit)
+    return hide_labels(data, cfg.labelled) if cfg.labelled else data
+
+
+def hide_labels(data: Dataset, keep: int, seed: int = 0) -> Dataset:
+    """Keep ``keep`` labels, balanced across classes (fixed seed); set the rest to -1."""
+    g = torch.Generator().manual_seed(seed)
+    classes = max(int(data.y.max()) + 1, 1)
+    y = torch.full_like(data.y, -1)
+    for c in range(classes):
+        idx = (data.y == c).nonzero().squeeze(1)
+        chosen = idx[torch.randperm(len(idx), generator=g)[: keep // classes + (c < keep % classes)]]
+        y[chosen] = c
+    return Dataset(data.x, y, data.spec)

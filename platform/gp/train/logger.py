@@ -10,7 +10,7 @@ class NullLogger:
     def log_steps(self, rows):
         pass
 
-    def log_epoch(self, epoch, image, ckpt_path):
+    def log_epoch(self, epoch, images, ckpt_path):
         pass
 
     def tag(self, key, value):
@@ -39,9 +39,10 @@ class RunLogger(NullLogger):
         for i in range(0, len(metrics), 1000):  # MLflow's per-batch limit
             self.client.log_batch(self.run_id, metrics=metrics[i : i + 1000], synchronous=False)
 
-    def log_epoch(self, epoch: int, image, ckpt_path: str | None) -> None:
-        """The epoch's sample picture (image slider step = epoch) and checkpoint."""
-        self.client.log_image(self.run_id, image, key="samples", step=epoch, synchronous=False)
+    def log_epoch(self, epoch: int, images: dict, ckpt_path: str | None) -> None:
+        """The epoch's pictures (image slider: key, step = epoch) and checkpoint."""
+        for key, image in images.items():
+            self.client.log_image(self.run_id, image, key=key, step=epoch, synchronous=False)
         if ckpt_path:
             self.client.log_artifact(self.run_id, ckpt_path, artifact_path="checkpoint")
         self.mlflow.flush_async_logging()

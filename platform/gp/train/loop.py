@@ -40,23 +40,37 @@ def run(config: dict, session) -> dict:
     model = cls(cls.Config.model_validate(job.model), data.spec)
     wrapped = session.prepare(model)
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
-    optimizers = model.configure_optimizers()
-    epoch0, step = _resume(session, model, optimizers)
+    epoch0, step, optimizers = _resume(session, model, t.epochs)
     logger = _logger(config, session)
     stepper = Stepper(wrapped, model, optimizers, t.precision, t.grad_clip)
     reporter = Reporter(config.get("sink") if session.rank == 0 else None)
     loop = _Loop(job, session, model, stepper, logger, reporter)
+    loop.held_out = _held_out(registry, job, model, session)
     try:
-        return loop.epochs(data, optimizers, epoch0, step)
+        return loop.epochs(data, epoch0, step)
     finally:
         logger.close()
 
 
-def _resume(session, model, optimizers) -> tuple[int, int]:
+def _resume(session, model, epochs: int) -> tuple[int, int, dict]:
+    """Restore the last checkpoint if any: (epochs done, steps done, optimizers)."""
     path = session.checkpoint_path()
-    if not path:
-        return 0, 0
-    return checkpoint.restore(checkpoint.load(path), model, optimizers)
+    payload = checkpoint.load(path) if path else None
+    done = payload["epoch"] if payload else 0
+    model.begin_phase(model.phases(epochs)[max(done - 1, 0)])
+    optimizers = model.configure_optimizers()
+    if not payload:
+        return 0, 0, optimizers
+    return (*checkpoint.restore(payload, model, optimizers), optimizers)
+
+
+def _held_out(registry, job, model, session):
+    """Up to 2,000 test examples for ``model.figures`` (rank 0 only, if it draws any)."""
+    if session.rank != 0 or not callable(getattr(model, "figures", None)):
+        return None
+    test = load(registry, job.data, "test").subset(2000)
+    test.x, test.y = test.x.to(session.device), test.y.to(session.device)
+    return test
 
 
 def _logger(config: dict, session):
@@ -73,10 +87,15 @@ class _Loop:
         self.stepper, self.logger, self.report = stepper, logger, reporter
         self.buffer: list[tuple[int, dict]] = []
         self.bad = torch.zeros((), device=session.device)
+        self.held_out = None
 
-    def epochs(self, data, optimizers, epoch0: int, step: int) -> dict:
+    def epochs(self, data, epoch0: int, step: int) -> dict:
         per_epoch = self._steps_per_epoch(len(data.x))
+        schedule = self.model.phases(self.t.epochs)
         for epoch in range(epoch0, self.t.epochs):
+            if schedule[epoch] != self.model.phase:
+                self.model.begin_phase(schedule[epoch])
+                self.stepper.use(self.model.configure_optimizers())
             for batch in batches(data, self.session.rank, self.session.world, self.t.batch_size,
                                  self.t.seed, epoch, self.t.steps_per_epoch):
                 step += 1
@@ -85,7 +104,7 @@ class _Loop:
                     return self._stop_nonfinite(epoch, step)
             if not self._flush(epoch, step, per_epoch, force=True):
                 return self._stop_nonfinite(epoch, step)
-            self._end_epoch(epoch + 1, step, optimizers, data)
+            self._end_epoch(epoch + 1, step, data)
         return {"status": "finished", "epochs": self.t.epochs, "step": step}
 
     def _steps_per_epoch(self, n: int) -> int:
@@ -116,17 +135,25 @@ class _Loop:
         self.report({"event": "nonfinite", "message": msg}, force=True)
         return {"status": "nonfinite", "epochs": epoch, "step": step, "message": msg}
 
-    def _end_epoch(self, epoch: int, step: int, optimizers: dict, data) -> None:
+    def _end_epoch(self, epoch: int, step: int, data) -> None:
         """Samples and checkpoint on rank 0; every rank reports (a barrier)."""
         directory = None
         if self.session.rank == 0:
-            self.model.eval()
-            image = picture(self.model.sample(self.t.samples), self.model.data.kind, data.x[:2000])
-            self.model.train()
+            images = self._pictures(data)
             directory = self.session.scratch()
-            path = checkpoint.save(directory, checkpoint.state(self.model, optimizers, epoch, step))
-            self.logger.log_epoch(epoch, image, path)
+            path = checkpoint.save(directory, checkpoint.state(self.model, self.stepper.optimizers, epoch, step))
+            self.logger.log_epoch(epoch, images, path)
         self.session.report({"epoch": epoch, "step": step}, directory, f"epoch-{epoch:04d}")
         if directory and not isinstance(self.session, LocalSession):
             shutil.rmtree(directory, ignore_errors=True)
         self.report({"event": "epoch", "epoch": epoch}, force=True)
+
+    @torch.no_grad()
+    def _pictures(self, data) -> dict:
+        """The epoch's sample picture plus the model's own figures, keyed for MLflow."""
+        self.model.eval()
+        images = {"samples": picture(self.model.sample(self.t.samples), self.model.data.kind, data.x[:2000])}
+        if self.held_out is not None:
+            images.update(self.model.figures(self.held_out))
+        self.model.train()
+        return images

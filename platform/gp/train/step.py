@@ -14,12 +14,17 @@ class Stepper:
     """Runs ``model.updates`` on a batch through the (possibly DDP-wrapped) module."""
 
     def __init__(self, wrapped, model, optimizers: dict, precision: str = "fp32", grad_clip: float | None = None):
-        self.wrapped, self.model, self.optimizers = wrapped, model, optimizers
+        self.wrapped, self.model = wrapped, model
         self.grad_clip = grad_clip
         self.autocast = precision == "bf16"
-        missing = set(model.updates) - set(optimizers)
+        self.use(optimizers)
+
+    def use(self, optimizers: dict) -> None:
+        """Step with these optimizers from now on (one per update name)."""
+        missing = set(self.model.updates) - set(optimizers)
         if missing:
-            raise ValueError(f"{model.name}: no optimizer for update(s) {sorted(missing)}")
+            raise ValueError(f"{self.model.name}: no optimizer for update(s) {sorted(missing)}")
+        self.optimizers = optimizers
 
     def _context(self, device):
         if not self.autocast:
