@@ -73,6 +73,10 @@ def ui(port: int = typer.Option(5000, help="port on 127.0.0.1")):
     serve_ui(port)
 
 
+# --- commands defined in their own modules (keep those modules' top-level imports light) ---
+# (gp eval, gp jobs/logs/stop are added here as one line each.)
+
+
 def main() -> None:
     """Console entry point: user errors become one line and exit status 2."""
     try:
