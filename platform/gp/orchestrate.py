@@ -27,16 +27,15 @@ RAY_ENV = {
 
 
 def prepare(overrides: list[str], file: str | None = None):
-    """Parse and validate a job; returns (job, origin, resume checkpoint path or None)."""
+    """Parse and validate a job; returns (job, plugin origin)."""
     raw = cfgmod.parse(overrides, file)
     registry = load_registry()
-    resume_from = None
     if raw.get("resume"):
-        raw, resume_from = _resume_config(raw)
+        raw = _resume_config(raw)
     job, model_cfg = cfgmod.validate(raw, registry)
     job.model = model_cfg.model_dump()
     _check_data(registry, job)
-    return job, registry.origin(job.plugin), resume_from
+    return job, registry.origin(job.plugin)
 
 
 def _check_data(registry, job) -> None:
@@ -49,8 +48,11 @@ def _check_data(registry, job) -> None:
         raise GpError(f"plugin {job.plugin} cannot train on {spec.kind} data ({job.data.name}); it takes {', '.join(cls.kinds)}")
 
 
-def _resume_config(raw: dict) -> tuple[dict, str]:
-    """The stored config of run ``raw['resume']`` with new overrides on top, and its checkpoint."""
+def _resume_config(raw: dict) -> dict:
+    """The stored config of run ``raw['resume']`` with new overrides on top.
+
+    The workers find the run's last checkpoint themselves (see gp.train.loop).
+    """
     from omegaconf import OmegaConf
 
     c, run_id = tracking.client(), raw["resume"]
@@ -61,11 +63,9 @@ def _resume_config(raw: dict) -> tuple[dict, str]:
     stored = json.loads(run.data.tags.get("gp.config", "{}"))
     merged = OmegaConf.to_container(OmegaConf.merge(stored, {k: v for k, v in raw.items() if k != "resume"}))
     merged["resume"] = run_id
-    try:
-        path = c.download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-resume-"))
-    except Exception:
-        raise GpError(f"run {run_id} has no checkpoint to resume from; start a new run instead") from None
-    return merged, path
+    if not c.list_artifacts(run_id, "checkpoint"):
+        raise GpError(f"run {run_id} has no checkpoint to resume from; start a new run instead")
+    return merged
 
 
 def submit(overrides: list[str], file: str | None = None, address: str | None = None, verbose: bool = False) -> str:
@@ -73,14 +73,14 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
     t0 = time.time()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.INFO if verbose else logging.WARNING)
-    job, origin, resume_from = prepare(overrides, file)
+    job, origin = prepare(overrides, file)
     c = tracking.client()
     run_id = job.resume or tracking.start_run(c, job, origin)
     if job.resume:
         c.update_run(run_id, status="RUNNING")
     print(f"gp: run {run_id} ({job.plugin} on {job.data.name}), tracking at {tracking.tracking_uri()}", flush=True)
     try:
-        return _conclude(c, run_id, _fit(job, run_id, resume_from, address, verbose, t0))
+        return _conclude(c, run_id, _fit(job, run_id, address, verbose, t0))
     except KeyboardInterrupt:
         _finish(c, run_id, "KILLED", "interrupted; resume with 'gp submit resume=" + run_id + "'")
         raise
@@ -112,7 +112,7 @@ def _log_model(c, run_id: str) -> None:
     log_sampler(run_id, path)
 
 
-def _fit(job, run_id, resume_from, address, verbose, t0) -> list[dict]:
+def _fit(job, run_id, address, verbose, t0) -> list[dict]:
     """Train through Ray Train while showing progress; returns the progress events."""
     import ray
 
@@ -120,7 +120,7 @@ def _fit(job, run_id, resume_from, address, verbose, t0) -> list[dict]:
 
     _init_ray(address, verbose)
     sink = ray.remote(num_cpus=0)(Sink).remote()
-    trainer = _trainer(job, run_id, resume_from, sink)
+    trainer = _trainer(job, run_id, sink)
     outcome: dict = {}
     thread = threading.Thread(target=_run_fit, args=(trainer, outcome), daemon=True)
     thread.start()
@@ -174,7 +174,7 @@ def _tighten_token() -> None:
         token.chmod(0o600)
 
 
-def _trainer(job, run_id, resume_from, sink):
+def _trainer(job, run_id, sink):
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -182,7 +182,7 @@ def _trainer(job, run_id, resume_from, sink):
 
     t = job.trainer
     loop_config = {"job": job.model_dump(), "run_id": run_id, "tracking_uri": tracking.tracking_uri(),
-                   "resume_from": resume_from, "sink": sink}
+                   "sink": sink}
     return TorchTrainer(
         train_worker,
         train_loop_config=loop_config,

@@ -18,8 +18,9 @@ def grid(samples: torch.Tensor) -> np.ndarray:
     return (img * 255).round().astype(np.uint8)
 
 
-def scatter(points: torch.Tensor, reference: torch.Tensor | None = None) -> np.ndarray:
-    """(n, 2) points (optionally over reference data) -> uint8 image (H, W, 3)."""
+def scatter(points: torch.Tensor, reference: torch.Tensor | None = None,
+            labels: torch.Tensor | None = None) -> np.ndarray:
+    """(n, 2) points (optionally over reference data, coloured by class ``labels`` (n,)) -> uint8 (H, W, 3)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -28,7 +29,8 @@ def scatter(points: torch.Tensor, reference: torch.Tensor | None = None) -> np.n
     ax = fig.add_subplot()
     if reference is not None:
         ax.scatter(*reference[:, :2].cpu().T.numpy(), s=2, c="lightgrey")
-    ax.scatter(*points[:, :2].detach().cpu().T.numpy(), s=2, c="tab:blue")
+    colour = {"c": "tab:blue"} if labels is None else {"c": labels.cpu().numpy(), "cmap": "tab10", "vmin": 0, "vmax": 9}
+    ax.scatter(*points[:, :2].detach().cpu().T.numpy(), s=2, **colour)
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 

@@ -65,3 +65,13 @@ def build_model(payload: dict, registry):
     model = cls(cls.Config.model_validate(payload["model_config"]), data)
     model.load_state_dict(payload["model"])
     return model.eval()
+
+
+def digest(model) -> str:
+    """SHA-256 of every parameter and buffer: equal digests mean identical weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for tensor in model.state_dict().values():
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()

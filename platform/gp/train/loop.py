@@ -2,7 +2,7 @@
 
 ``train_worker(config)`` is the Ray entry point; ``run(config, session)`` is ordinary
 code that fast tests call with a :class:`LocalSession`. ``config`` is a plain dict:
-``job`` (JobConfig as dict), ``run_id``, ``tracking_uri``, ``resume_from``, ``sink``.
+``job`` (JobConfig as dict), ``run_id`` and ``tracking_uri`` (optional), ``sink``.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from gp.progress import Reporter
 
 def train_worker(config: dict) -> None:
     """Ray Train entry point."""
-    run(config, RaySession(config.get("resume_from")))
+    run(config, RaySession())
 
 
 def run(config: dict, session) -> dict:
@@ -40,8 +40,8 @@ def run(config: dict, session) -> dict:
     model = cls(cls.Config.model_validate(job.model), data.spec)
     wrapped = session.prepare(model)
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
-    epoch0, step, optimizers = _resume(session, model, t.epochs)
     logger = _logger(config, session)
+    epoch0, step, optimizers = _resume(session, model, t.epochs, _latest_checkpoint(config, session))
     stepper = Stepper(wrapped, model, optimizers, t.precision, t.grad_clip)
     reporter = Reporter(config.get("sink") if session.rank == 0 else None)
     loop = _Loop(job, session, model, stepper, logger, reporter)
@@ -52,10 +52,32 @@ def run(config: dict, session) -> dict:
         logger.close()
 
 
-def _resume(session, model, epochs: int) -> tuple[int, int, dict]:
-    """Restore the last checkpoint if any: (epochs done, steps done, optimizers)."""
-    path = session.checkpoint_path()
-    payload = checkpoint.load(path) if path else None
+def _latest_checkpoint(config: dict, session) -> dict | None:
+    """The newest of Ray's checkpoint and the run's MLflow checkpoint, if any.
+
+    Ray can lose a checkpoint reported just before a crash; rank 0 also uploads every
+    checkpoint to the run, so a restarted worker group or a resumed run starts from the
+    last epoch that was logged.
+    """
+    found = [checkpoint.load(p) for p in (session.checkpoint_path(), _mlflow_checkpoint(config)) if p]
+    return max(found, key=lambda c: c["epoch"], default=None)
+
+
+def _mlflow_checkpoint(config: dict) -> str | None:
+    if not config.get("run_id"):
+        return None
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    c = MlflowClient(config["tracking_uri"])
+    if not c.list_artifacts(config["run_id"], "checkpoint"):
+        return None
+    return c.download_artifacts(config["run_id"], "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-resume-"))
+
+
+def _resume(session, model, epochs: int, payload: dict | None) -> tuple[int, int, dict]:
+    """Restore ``payload`` if any: (epochs done, steps done, optimizers)."""
     done = payload["epoch"] if payload else 0
     model.begin_phase(model.phases(epochs)[max(done - 1, 0)])
     optimizers = model.configure_optimizers()
@@ -105,7 +127,7 @@ class _Loop:
             if not self._flush(epoch, step, per_epoch, force=True):
                 return self._stop_nonfinite(epoch, step)
             self._end_epoch(epoch + 1, step, data)
-        return {"status": "finished", "epochs": self.t.epochs, "step": step}
+        return {"status": "finished", "epochs": self.t.epochs, "step": step, "digest": checkpoint.digest(self.model)}
 
     def _steps_per_epoch(self, n: int) -> int:
         local = max(1, self.t.batch_size // self.session.world)

@@ -40,13 +40,12 @@ class LocalSession:
 class RaySession:
     """Inside a Ray Train worker: DDP, sharding by rank, Ray checkpoints."""
 
-    def __init__(self, resume_from: str | None = None):
+    def __init__(self):
         import ray.train
+        import ray.train.torch
 
         ctx = ray.train.get_context()
         self.rank, self.world = ctx.get_world_rank(), ctx.get_world_size()
-        self._resume = resume_from
-        import ray.train.torch
 
         self.device = ray.train.torch.get_device()
 
@@ -64,7 +63,7 @@ class RaySession:
 
         ckpt = ray.train.get_checkpoint()
         if ckpt is None:
-            return self._resume
+            return None
         return os.path.join(ckpt.to_directory(), "model.pt")
 
     def report(self, metrics: dict, ckpt_dir: str | None, name: str) -> None:

@@ -1,0 +1,105 @@
+"""Sample-based metrics on feature vectors (real features first, generated second).
+
+- Fréchet distance (Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update Rule"):
+  ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2)); biased in N, so N is fixed.
+- KID (Binkowski et al. 2018, "Demystifying MMD GANs"): unbiased MMD^2 with the cubic
+  kernel (x.y/d + 1)^3, mean and standard deviation over 100 subsets of 1,000.
+- Classifier score (the Inception score of Salimans et al. 2016 with our classifier):
+  exp(E_x KL(p(y|x) || p(y))).
+- Improved precision and recall (Kynkaanniemi et al. 2019): k-NN balls around each set.
+- 1-NN two-sample test (Lopez-Paz and Oquab 2017): leave-one-out 1-NN accuracy.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """FD between Gaussians fitted to (N, d) and (M, d) features (float64, scipy's sqrtm)."""
+    from scipy import linalg
+
+    a, b = real.double().numpy(), fake.double().numpy()
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2)
+    if not np.isfinite(covmean).all():  # singular product: offset the diagonals (as pytorch-fid)
+        eps = 1e-6 * np.eye(len(s1))
+        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
+
+
+def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Mean and std of unbiased MMD^2 (cubic polynomial kernel) over random subsets."""
+    from sklearn.metrics.pairwise import polynomial_kernel
+
+    rng = np.random.default_rng(seed)
+    a, b = real.numpy(), fake.numpy()
+    m = min(size, len(a), len(b))
+    kern = lambda x, y: polynomial_kernel(x, y, degree=3, gamma=1.0 / a.shape[1], coef0=1)  # noqa: E731
+    values = []
+    for _ in range(subsets):
+        x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
+        values.append(_mmd2_unbiased(kern(x, x), kern(y, y), kern(x, y)))
+    return float(np.mean(values)), float(np.std(values))
+
+
+def _mmd2_unbiased(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray) -> float:
+    m = len(kxx)
+    off = lambda k: (k.sum() - np.trace(k)) / (m * (m - 1))  # noqa: E731
+    return float(off(kxx) + off(kyy) - 2 * kxy.mean())
+
+
+def classifier_score(probs: torch.Tensor) -> float:
+    """exp(mean_x KL(p(y|x) || p(y))) from class probabilities (N, C); between 1 and C."""
+    p = probs.double().clamp_min(1e-12)
+    marginal = p.mean(0, keepdim=True)  # (1, C)
+    kl = (p * (p.log() - marginal.log())).sum(1)  # (N,)
+    return float(kl.mean().exp())
+
+
+def class_histogram(probs: torch.Tensor) -> torch.Tensor:
+    """Share of examples predicted as each class, (C,)."""
+    counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double()
+    return counts / counts.sum()
+
+
+def class_coverage(probs: torch.Tensor, share: float = 0.25) -> float:
+    """Share of classes predicted for at least ``share`` of their uniform share 1/C."""
+    hist = class_histogram(probs)
+    return float((hist >= share / len(hist)).double().mean())
+
+
+def knn_radii(x: torch.Tensor, ks: tuple[int, ...]) -> torch.Tensor:
+    """Distance of each row of x (N, d) to its k-th nearest other row, for each k: (K, N)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, _ = NearestNeighbors(n_neighbors=max(ks)).fit(x.numpy()).kneighbors()  # excludes the point itself
+    return torch.from_numpy(dist[:, [k - 1 for k in ks]].T.copy()).float()
+
+
+def inside_balls(centres: torch.Tensor, radii: torch.Tensor, queries: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """For each query (M, d): inside any ball (centre, radius)? radii may be (N,) or (K, N): -> (K, M)."""
+    radii = radii.view(-1, len(centres))  # (K, N)
+    hits = []
+    for i in range(0, len(queries), chunk):
+        d = torch.cdist(queries[i:i + chunk], centres)  # (m, N)
+        hits.append((d.unsqueeze(0) <= radii.unsqueeze(1)).any(2))  # (K, m)
+    return torch.cat(hits, 1)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, ks: tuple[int, ...] = (3,)) -> dict[int, tuple[float, float]]:
+    """k -> (precision, recall): fake inside the real manifold, real inside the fake one."""
+    precision = inside_balls(real, knn_radii(real, ks), fake).double().mean(1)
+    recall = inside_balls(fake, knn_radii(fake, ks), real).double().mean(1)
+    return {k: (float(p), float(r)) for k, p, r in zip(ks, precision, recall)}
+
+
+def one_nn_accuracy(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """Leave-one-out 1-NN accuracy of telling real from generated; 0.5 is ideal."""
+    from sklearn.neighbors import NearestNeighbors
+
+    x = torch.cat([real, fake]).numpy()
+    label = np.r_[np.ones(len(real)), np.zeros(len(fake))]
+    _, idx = NearestNeighbors(n_neighbors=1).fit(x).kneighbors()  # nearest other point
+    return float((label[idx[:, 0]] == label).mean())

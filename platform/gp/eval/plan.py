@@ -1,0 +1,51 @@
+"""Which metrics a run gets: chosen by the model's capabilities and the data kind.
+
+Every image model gets the sample metrics in the reference classifier's features; a model
+with ``log_prob`` adds test likelihood, one with ``encode`` and ``decode`` reconstruction
+error, a conditional one GAN-test and GAN-train. 2-D points get mode coverage (ring and
+grid mixtures) and the sample metrics on raw coordinates. ``parzen`` is opt-in: it is
+slow and rewards the wrong things (Theis et al. 2016), so it is asked for by name.
+"""
+from __future__ import annotations
+
+from gp.errors import GpError, unknown
+
+#: metric name -> what it needs (data kind, or a model capability).
+METRICS = {
+    "fid": ("any",), "kid": ("any",), "pr": ("any",), "1nn": ("any",),
+    "cs": ("image",), "parzen": ("any",), "nll": ("log_prob",), "recon": ("encode", "decode"),
+    "gan-test": ("image", "conditional"), "gan-train": ("image", "conditional"), "modes": ("mixture",),
+}
+ALIASES = {"is": "cs", "fd": "fid", "precision": "pr", "recall": "pr", "likelihood": "nll", "nn": "1nn"}
+OPT_IN = {"parzen"}
+
+
+def traits(caps: list[str], kind: str, mixture: bool) -> set[str]:
+    """What a run offers: its capabilities, data kind, ``mixture`` for toy ring/grid."""
+    return {"any", kind, *caps} | ({"mixture"} if mixture else set())
+
+
+def default_metrics(caps: list[str], kind: str, mixture: bool) -> list[str]:
+    """Every applicable metric except the opt-in ones, in catalogue order."""
+    have = traits(caps, kind, mixture)
+    return [m for m, need in METRICS.items() if m not in OPT_IN and set(need) <= have]
+
+
+def resolve(requested: str | None, caps: list[str], kind: str, mixture: bool) -> list[str]:
+    """``metrics=a,b`` (or ``all``, or None for the defaults) -> checked metric names."""
+    if not requested:
+        return default_metrics(caps, kind, mixture)
+    names = [ALIASES.get(m.strip(), m.strip()) for m in requested.split(",") if m.strip()]
+    if names == ["all"]:
+        return default_metrics(caps, kind, mixture) + sorted(OPT_IN)
+    have = traits(caps, kind, mixture)
+    out = []
+    for m in names:
+        if m not in METRICS:
+            raise unknown("metric", m, METRICS)
+        missing = set(METRICS[m]) - have
+        if missing:
+            raise GpError(f"metric {m} needs {', '.join(sorted(missing))}, which this run's model or data lacks")
+        if m not in out:
+            out.append(m)
+    return out

@@ -1,0 +1,117 @@
+"""Evaluating one run: load it, pick its metrics, draw samples, score, log into the run."""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+
+from gp.errors import GpError, unknown
+
+
+@dataclasses.dataclass
+class Options:
+    """``gp eval`` settings; ``metrics``, ``n``, ``seed`` and ``k`` come as key=value."""
+
+    metrics: str | None = None
+    n: int = 10_000
+    seed: int = 0
+    k: int | None = None  # importance samples of log_prob bounds (models that take k)
+    local: bool = False
+    address: str | None = None
+    features: object = None  # "module:function" or a callable
+    gpu: bool = False
+    log: bool = True
+    fresh: bool = False
+
+
+KEYS = {"metrics": str, "n": int, "seed": int, "k": int}
+
+
+def parse_options(pairs: list[str], **flags) -> Options:
+    """``["metrics=fid,kid", "n=5000"]`` plus flags -> Options (one-line errors)."""
+    values = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in KEYS:
+            raise unknown("option", key, KEYS)
+        try:
+            values[key] = KEYS[key](value)
+        except ValueError:
+            raise GpError(f"bad value for '{key}': {value!r} (example: n=10000)") from None
+    if values.get("n", 1) < 2:
+        raise GpError("n must be at least 2")
+    return Options(**values, **flags)
+
+
+@dataclasses.dataclass
+class Result:
+    """What one evaluation produced (``reused``: taken from the run's earlier evaluation)."""
+
+    run_id: str
+    plugin: str
+    dataset: str
+    metrics: dict
+    figures: dict
+    seconds: float
+    reused: bool = False
+
+
+def evaluate(run_id: str, opts: Options, registry=None) -> Result:
+    """Score one run with the metrics its model and data deserve; log them into the run."""
+    from gp.eval import plan, store
+    from gp.plugins import load_registry
+
+    t0 = time.time()
+    registry = registry or load_registry()
+    loaded = store.load_run(run_id, registry)
+    model, data_cfg = loaded.model, loaded.data_cfg
+    mixture = data_cfg.kind if data_cfg.name == "toy2d" and data_cfg.kind in ("ring", "grid") else None
+    from gp.model import capabilities
+
+    names = plan.resolve(opts.metrics, capabilities(type(model)), model.data.kind, mixture is not None)
+    extractor, classifier = _extractor(registry, data_cfg, model, names, opts)
+    signature = store.digest({"metrics": names, "n": opts.n, "seed": opts.seed, "k": opts.k, "features": extractor.name})
+    earlier = None if opts.fresh else store.logged(loaded.run, signature)
+    if earlier is not None:
+        return Result(run_id, model.name, data_cfg.name, earlier, {}, time.time() - t0, reused=True)
+    values, figures = _score(loaded, names, opts, extractor, classifier, mixture, registry)
+    if opts.log:
+        tags = {"gp.eval.signature": signature, "gp.eval.features": extractor.name, "gp.eval.n": str(opts.n),
+                "gp.eval.metrics": ",".join(names)}
+        store.log_results(run_id, values, figures, tags)
+    return Result(run_id, model.name, data_cfg.name, values, figures, time.time() - t0)
+
+
+def _extractor(registry, data_cfg, model, names: list[str], opts: Options):
+    """The feature extractor and the reference classifier payload (None for points)."""
+    from gp.eval.features import Extractor
+    from gp.eval.reference import reference
+
+    if model.data.kind != "image":
+        return Extractor(None, opts.features), None
+    needs_classifier = opts.features is None or bool({"cs", "gan-test"} & set(names))
+    classifier = reference(registry, data_cfg, log=opts.log) if needs_classifier else None
+    return Extractor(classifier, opts.features), classifier
+
+
+def _score(loaded, names, opts: Options, extractor, classifier, mixture, registry) -> tuple[dict, dict]:
+    """Draw the samples, run every metric, draw the figures."""
+    from gp.eval import figures, reference, sampling
+    from gp.eval.conditional import balanced_labels
+    from gp.eval.scores import SCORES, Context
+
+    model = loaded.model
+    train, test = reference.splits(registry, loaded.data_cfg)
+    n = min(opts.n, len(train))  # the floor compares as many training images as samples
+    executor = sampling.Executor(not opts.local, opts.address, opts.gpu)
+    labels = balanced_labels(n, model.data.num_classes) if getattr(model, "conditional", False) else None
+    draw = sampling.draw(executor, loaded.payload, n, opts.seed, labels, extractor, opts.gpu)
+    key = {"data": reference.data_identity(loaded.data_cfg), "features": extractor.name, "n": n, "seed": opts.seed}
+    ctx = Context(model, loaded.payload, draw, train, test, n, opts.seed,
+                  lambda x: sampling.featurize(executor, x, extractor), key, opts.k, classifier, mixture)
+    values: dict = {"n": float(n)}
+    with torch.no_grad():
+        for name in names:
+            values |= SCORES[name](ctx)
+    return values, figures.all_figures(ctx, values)

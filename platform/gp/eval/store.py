@@ -1,0 +1,91 @@
+"""The MLflow side of ``gp eval``: loading a run's model and data, logging the results,
+and a small cache of train-vs-test floors and Parzen baselines under ``$GP_HOME/eval``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tempfile
+import time
+
+from gp import tracking
+from gp.errors import GpError
+
+PREFIX = "eval/"
+
+
+@dataclasses.dataclass
+class Loaded:
+    """A run's checkpoint, rebuilt model, data config and MLflow run."""
+
+    run_id: str
+    payload: dict
+    model: object
+    data_cfg: object
+    run: object
+
+
+def load_run(run_id: str, registry) -> Loaded:
+    """Download ``checkpoint/model.pt`` of a run and rebuild its model (one-line errors)."""
+    from gp.train import checkpoint
+
+    c = tracking.client()
+    try:
+        run = c.get_run(run_id)
+    except Exception:
+        raise GpError(f"run {run_id} not found in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
+    try:
+        path = c.download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-eval-"))
+    except Exception:
+        raise GpError(f"run {run_id} has no checkpoint to evaluate (did it finish an epoch?)") from None
+    payload = checkpoint.load(path)
+    model = checkpoint.build_model(payload, registry)
+    return Loaded(run_id, payload, model, data_config(run), run)
+
+
+def data_config(run):
+    """The run's DataConfig, from its ``gp.config`` tag (JSON) or its ``data.*`` params."""
+    from gp.config import DataConfig
+
+    raw = json.loads(run.data.tags.get("gp.config", "{}")).get("data")
+    if raw is None:
+        params = run.data.params
+        raw = {k: params[f"data.{k}"] for k in ("name", "root", "kind") if f"data.{k}" in params}
+        raw = {k: (None if v == "None" else v) for k, v in raw.items()}
+    if not raw.get("name"):
+        raise GpError(f"run {run.info.run_id} records no dataset (no gp.config tag or data.name param)")
+    return DataConfig(**{k: raw.get(k) for k in ("name", "root", "kind") if raw.get(k) is not None})
+
+
+def log_results(run_id: str, metrics: dict, figures: dict, tags: dict) -> None:
+    """Metrics as ``eval/<name>`` (step 0), figures as images under ``eval/<name>``, tags."""
+    from mlflow.entities import Metric, RunTag
+
+    c, now = tracking.client(), int(time.time() * 1000)
+    rows = [Metric(PREFIX + k, float(v), now, 0) for k, v in metrics.items()]
+    c.log_batch(run_id, metrics=rows, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+    for key, image in figures.items():
+        c.log_image(run_id, image, key=PREFIX + key, step=0)
+
+
+def logged(run, signature: str) -> dict | None:
+    """The run's earlier ``eval/`` metrics if they were made with this signature."""
+    if run.data.tags.get("gp.eval.signature") != signature:
+        return None
+    return {k[len(PREFIX):]: v for k, v in run.data.metrics.items() if k.startswith(PREFIX)} or None
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def cached(key: dict, compute) -> dict:
+    """``compute()`` (a dict of floats), stored under ``$GP_HOME/eval/cache`` by ``key``."""
+    path = tracking.home() / "eval" / "cache" / f"{digest(key)}.json"
+    if path.exists():
+        return json.loads(path.read_text())["values"]
+    values = {k: float(v) for k, v in compute().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key, "values": values}, default=str))
+    return values

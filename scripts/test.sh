@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The tests: set up what is missing, then run the fast suite and the slow, cluster and
+# gpu suites (a marked suite is skipped where its needs are absent, e.g. no GPU).
+# Pass pytest arguments to narrow it, e.g. scripts/test.sh -m "not slow".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export GP_HOME="${GP_HOME:-$(mktemp -d)/gp-home}"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+.venv/bin/python -m pytest -q -m "not slow and not cluster and not gpu"
+.venv/bin/python -m pytest -q -m "slow or cluster or gpu" || [ $? -eq 5 ]
