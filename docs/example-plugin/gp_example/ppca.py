@@ -1,0 +1,47 @@
+"""Probabilistic PCA (Tipping and Bishop 1999), fitted by gradient ascent on the exact
+log-likelihood: x = W z + mu + eps, z ~ N(0, I_k), eps ~ N(0, s^2 I_D), so that
+p(x) = N(mu, W W^T + s^2 I)."""
+import torch
+from pydantic import Field
+from torch import nn
+
+from gp import hookimpl
+from gp.model import GenerativeModel, ModelConfig
+
+
+class PPCAConfig(ModelConfig):
+    latent_dim: int = Field(16, gt=0, description="number of principal components k")
+
+
+class PPCA(GenerativeModel):
+    name, family, Config = "ppca", "linear", PPCAConfig
+    tiny = {"latent_dim": 2}
+    kinds = ("image", "points")
+    log_prob_exact = True
+
+    def __init__(self, config, data):
+        super().__init__(config, data)
+        self.W = nn.Parameter(0.01 * torch.randn(data.dim, config.latent_dim))  # (D, k)
+        self.mu = nn.Parameter(torch.zeros(data.dim))  # (D,)
+        self.log_s = nn.Parameter(torch.zeros(()))  # log noise std
+
+    def distribution(self):
+        cov = self.W @ self.W.T + self.log_s.exp() ** 2 * torch.eye(len(self.mu), device=self.mu.device)
+        return torch.distributions.MultivariateNormal(self.mu, covariance_matrix=cov)
+
+    def log_prob(self, x):
+        return self.distribution().log_prob(x.flatten(1))  # (B,) nats
+
+    def forward(self, batch, update="model"):
+        nll = -self.log_prob(batch["x"]).mean()
+        return {"loss": nll / len(self.mu), "nll": nll}
+
+    @torch.no_grad()
+    def sample(self, n, y=None):
+        x = self.distribution().sample((n,)).view(n, *self.data.shape)  # (n, *shape)
+        return x.clamp(0, 1) if self.data.kind == "image" else x
+
+
+@hookimpl
+def register_models(register):
+    register(PPCA)
