@@ -119,6 +119,7 @@ def _fit(job, run_id, address, verbose, t0) -> list[dict]:
     from gp.progress import Bar, Sink
 
     _init_ray(address, verbose)
+    _check_resources(job.trainer, ray.cluster_resources())
     sink = ray.remote(num_cpus=0)(Sink).remote()
     trainer = _trainer(job, run_id, sink)
     outcome: dict = {}
@@ -166,6 +167,16 @@ def _init_ray(address: str | None, verbose: bool) -> None:
     ray.init(address=address, logging_level=level, log_to_driver=verbose,
              runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENV}})
     _tighten_token()
+
+
+def _check_resources(t, available: dict) -> None:
+    """Fail in one line when the workers can never be scheduled (Ray would wait forever)."""
+    need = {"CPU": t.num_workers, **({"GPU": t.num_workers} if t.use_gpu else {})}
+    for resource, count in need.items():
+        have = int(available.get(resource, 0))
+        if have < count:
+            raise GpError(f"trainer.num_workers={t.num_workers} needs {count} {resource}(s) but the Ray cluster "
+                          f"has {have}; lower trainer.num_workers{' or set trainer.use_gpu=false' if resource == 'GPU' else ''} or add nodes")
 
 
 def _tighten_token() -> None:
