@@ -72,7 +72,7 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
     """Run one job end to end; return its MLflow run id."""
     t0 = time.time()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.getLogger("mlflow").setLevel(logging.INFO if verbose else logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     job, origin = prepare(overrides, file)
     c = tracking.client()
     run_id = job.resume or tracking.start_run(c, job, origin)

@@ -3,16 +3,28 @@
 Per batch: a reconstruction phase (encoder and decoder), then a regularisation phase in
 two updates: the discriminator learns to tell prior codes from encoded ones, then the
 encoder (the generator) learns to fool it. Prior: N(0, s^2 I) or a mixture of 10 Gaussians.
+
+``variant`` picks the paper's use of labels (labels -1 = unlabelled):
+- ``unsupervised`` (section 2): the code z is all the decoder sees.
+- ``supervised`` (section 4): the decoder also gets the one-hot label, so z only has to
+  capture the style (unlabelled examples get an all-zero label vector).
+- ``semi-supervised`` (section 5): the encoder also outputs a softmax y = q(y|x); the decoder
+  sees (z, y); a second discriminator matches y to Cat(1/K) one-hots as the first matches z
+  to the prior; a classification update minimises -log q(y|x) on the batch's labelled examples.
+With labels, ``sample(n, y)`` draws class ``y`` (uniformly random classes when None).
 """
 import math
 
-import pydantic
 import torch
+import torch.nn.functional as F
 from pydantic import Field
 
 from gp import hookimpl
 from gp.layers import gan_loss, mlp, recon_nll, to_data
 from gp.model import GenerativeModel, ModelConfig
+from gp.render import grid, scatter
+
+VARIANTS = "^(unsupervised|supervised|semi-supervised)$"
 
 
 class AAEConfig(ModelConfig):
@@ -21,6 +33,7 @@ class AAEConfig(ModelConfig):
     prior: str = Field("gaussian", pattern="^(gaussian|mixture)$", description="gaussian or mixture (of 10 Gaussians)")
     prior_std: float = Field(1.0, gt=0, description="standard deviation of the prior (of each component)")
     lr_adv: float = Field(2e-4, gt=0, description="learning rate of the discriminator and generator updates")
+    variant: str = Field("unsupervised", pattern=VARIANTS, description="unsupervised, supervised or semi-supervised")
 
 
 class AAE(GenerativeModel):
@@ -31,33 +44,63 @@ class AAE(GenerativeModel):
     def __init__(self, config: AAEConfig, data):
         super().__init__(config, data)
         h, d = config.hidden, config.latent_dim
-        self.encoder = mlp([data.dim, h, h, d])  # (B, D) -> (B, d)
-        self.decoder = mlp([d, h, h, data.dim])  # (B, d) -> (B, D) logits
+        self.semi = config.variant == "semi-supervised"
+        self.k = 0 if config.variant == "unsupervised" else max(data.num_classes, 1)  # label units
+        self.conditional = self.k > 0  # per instance: sample(n, y) honours y unless unsupervised
+        self.encoder = mlp([data.dim, h, h, d + self.k * self.semi])  # (B, D) -> (B, d [+ K class logits])
+        self.decoder = mlp([d + self.k, h, h, data.dim])  # (B, d [+ K]) -> (B, D) logits
         self.discriminator = mlp([d, h, h, 1])  # (B, d) -> (B, 1) logit "from the prior"
+        self.cat_discriminator = mlp([self.k, h, h, 1]) if self.semi else None  # (B, K) -> (B, 1) "from Cat"
 
     @property
     def updates(self):
-        return ("reconstruction", "discriminator", "generator")
+        return ("reconstruction", "discriminator", "generator") + ("classification",) * self.semi
 
     def configure_optimizers(self):
-        adam = torch.optim.Adam
-        c = self.config
-        return {
+        adam, c = torch.optim.Adam, self.config
+        discriminators = [p for m in (self.discriminator, self.cat_discriminator) if m is not None for p in m.parameters()]
+        opts = {
             "reconstruction": adam([*self.encoder.parameters(), *self.decoder.parameters()], lr=c.lr),
-            "discriminator": adam(self.discriminator.parameters(), lr=c.lr_adv, betas=(0.5, 0.999)),
+            "discriminator": adam(discriminators, lr=c.lr_adv, betas=(0.5, 0.999)),
             "generator": adam(self.encoder.parameters(), lr=c.lr_adv, betas=(0.5, 0.999)),
         }
+        return opts | ({"classification": adam(self.encoder.parameters(), lr=c.lr)} if self.semi else {})
+
+    def split(self, x):
+        """Style codes z (B, d) and class logits (B, K) (None unless semi-supervised) of x."""
+        h = self.encoder(x.flatten(1))
+        return (h[:, : self.config.latent_dim], h[:, self.config.latent_dim :]) if self.semi else (h, None)
+
+    def classes(self, y):
+        """Labels (B,) of this data; data without classes is one class (point labels are modes)."""
+        return y if self.data.num_classes else torch.zeros_like(y)
+
+    def labels(self, y):
+        """One-hot labels (B, K), all-zero rows for unlabelled (-1)."""
+        y = self.classes(y)
+        return F.one_hot(y.clamp(min=0), self.k).float() * (y >= 0).unsqueeze(1)
 
     def forward(self, batch, update):
-        x = batch["x"]
-        z = self.encoder(x.flatten(1))  # (B, d)
+        x, y = batch["x"], self.classes(batch["y"])
+        z, logits = self.split(x)  # (B, d), (B, K) or None
+        probs = logits.softmax(1) if self.semi else None
         if update == "reconstruction":
-            nll = recon_nll(self.decoder(z), x, self.data).mean()
+            code = torch.cat([z, probs if self.semi else self.labels(y)], 1) if self.k else z
+            nll = recon_nll(self.decoder(code), x, self.data).mean()
             return {"loss": nll / self.data.dim, "recon_nll": nll}
         if update == "discriminator":
-            real, fake = self.discriminator(self.prior(len(x))), self.discriminator(z.detach())
-            return {"loss": gan_loss(real, True) + gan_loss(fake, False)}
-        return {"loss": gan_loss(self.discriminator(z), True)}
+            real = self.scores(self.prior(len(x)), self.prior_classes(len(x)))
+            fake = self.scores(z.detach(), probs.detach() if self.semi else None)
+            return {"loss": sum(gan_loss(r, True) + gan_loss(f, False) for r, f in zip(real, fake))}
+        if update == "generator":
+            return {"loss": sum(gan_loss(f, True) for f in self.scores(z, probs))}
+        lab = (y >= 0).float()  # classification on the labelled examples of the batch
+        ce = F.cross_entropy(logits, y.clamp(min=0), reduction="none")  # (B,)
+        return {"loss": (ce * lab).sum() / lab.sum().clamp(min=1)}
+
+    def scores(self, z, probs):
+        """Discriminator logits: [(B, 1) on z] plus [(B, 1) on class probabilities] if semi-supervised."""
+        return [self.discriminator(z)] + ([self.cat_discriminator(probs)] if self.semi else [])
 
     def prior(self, n: int) -> torch.Tensor:
         """``n`` codes from the imposed prior, (n, d)."""
@@ -69,15 +112,42 @@ class AAE(GenerativeModel):
             z[:, 1] = z[:, 1] * 0.25 + 4 * c.prior_std * torch.sin(angle)
         return z
 
-    def encode(self, x):
-        return self.encoder(x.flatten(1))
+    def prior_classes(self, n: int):
+        """``n`` one-hots (n, K) from Cat(1/K) (semi-supervised), else None."""
+        return F.one_hot(torch.randint(self.k, (n,), device=self.device), self.k).float() if self.semi else None
 
-    def decode(self, z):
+    def encode(self, x):
+        return self.split(x)[0]
+
+    def decode(self, z, y=None):
+        """Codes (B, d) -> data; with labels the decoder also gets class ``y`` (B,) (random when None)."""
+        if self.k:
+            y = torch.randint(self.k, (len(z),), device=z.device) if y is None else y.to(z.device)
+            z = torch.cat([z, self.labels(y)], 1)  # (B, d + K)
         return to_data(self.decoder(z), self.data)
 
     @torch.no_grad()
+    def classify(self, x):
+        """Most probable class under the encoder's q(y|x), (B,) (semi-supervised only)."""
+        if not self.semi:
+            raise ValueError("aae: classify needs variant=semi-supervised")
+        return self.split(x)[1].argmax(1)
+
+    @torch.no_grad()
     def sample(self, n, y=None):
-        return self.decode(self.prior(n))
+        return self.decode(self.prior(n), y)
+
+    @torch.no_grad()
+    def figures(self, data):
+        """Held-out codes (by class) over prior samples (grey); with labels, styles (rows) x classes (columns)."""
+        x, y = data.x[:2000], data.y[:2000]
+        figs = {}
+        if self.config.latent_dim >= 2:
+            figs["codes_vs_prior"] = scatter(self.encode(x), self.prior(len(x)), labels=y)
+        if self.k > 1 and data.spec.kind == "image":
+            z = self.prior(self.k).repeat_interleave(self.k, 0)  # (K*K, d): row i has style i
+            figs["style_by_class"] = grid(self.decode(z, torch.arange(self.k, device=z.device).repeat(self.k)))
+        return figs
 
 
 @hookimpl

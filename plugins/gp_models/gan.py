@@ -1,8 +1,12 @@
 """Generative adversarial network (Goodfellow et al. 2014, "Generative Adversarial Nets").
 
-MLP generator and discriminator. Each batch takes ``k`` discriminator updates, then one
-generator update, with the non-saturating generator loss -log D(G(z)) (or the original
-minimax log(1 - D(G(z))) with ``loss=minimax``).
+MLP generator and discriminator. Each batch takes ``k`` discriminator updates (each on
+fresh noise, same real batch), then one generator update, with the non-saturating
+generator loss -log D(G(z)) (or the original minimax log(1 - D(G(z))) with ``loss=minimax``).
+
+:class:`GAN` is also the base of the other adversarial models (``dcgan``, ``lsgan``): they
+replace ``networks`` (generator z -> data space, discriminator data space -> (B, 1)) and
+the losses ``d_loss`` / ``g_loss``.
 """
 import torch
 from pydantic import Field
@@ -13,13 +17,38 @@ from gp.layers import gan_loss, mlp, to_data
 from gp.model import GenerativeModel, ModelConfig
 
 
-class GANConfig(ModelConfig):
-    lr: float = Field(2e-4, gt=0, description="Adam learning rate (beta1 0.5) of both networks")
+class AdversarialConfig(ModelConfig):
+    lr: float = Field(2e-4, gt=0, description="Adam learning rate of both networks")
+    beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1 of both networks")
     latent_dim: int = Field(100, gt=0, description="size of the noise z")
+    k: int = Field(1, gt=0, description="discriminator updates per generator update")
+
+
+class GANConfig(AdversarialConfig):
     g_hidden: int = Field(1200, gt=0, description="units in each of the 2 hidden generator layers")
     d_hidden: int = Field(512, gt=0, description="units in each of the 2 hidden discriminator layers")
-    k: int = Field(1, gt=0, description="discriminator updates per generator update")
     loss: str = Field("nonsaturating", pattern="^(nonsaturating|minimax)$", description="generator loss")
+
+
+class MLPGenerator(nn.Sequential):
+    """z (B, nz) -> data space (B, *shape) (sigmoid for images) through 2 hidden ReLU layers."""
+
+    def __init__(self, nz: int, hidden: int, spec):
+        super().__init__(*mlp([nz, hidden, hidden, spec.dim]))
+        self.spec = spec
+
+    def forward(self, z):
+        return to_data(super().forward(z), self.spec)
+
+
+class MLPDiscriminator(nn.Sequential):
+    """Data (B, *shape) -> (B, 1) scores through 2 hidden LeakyReLU(0.2) layers."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__(*mlp([dim, hidden, hidden, 1], act=lambda: nn.LeakyReLU(0.2)))
+
+    def forward(self, x):
+        return super().forward(x.flatten(1))
 
 
 class GAN(GenerativeModel):
@@ -27,38 +56,50 @@ class GAN(GenerativeModel):
     tiny = {"latent_dim": 4, "g_hidden": 16, "d_hidden": 16}
     kinds = ("image", "points")
 
-    def __init__(self, config: GANConfig, data):
+    def __init__(self, config, data):
         super().__init__(config, data)
-        h = config.g_hidden
-        self.generator = mlp([config.latent_dim, h, h, data.dim])  # (B, z) -> (B, D)
-        self.discriminator = mlp([data.dim, config.d_hidden, config.d_hidden, 1], act=lambda: nn.LeakyReLU(0.2))
+        self.generator, self.discriminator = self.networks()
+
+    def networks(self) -> tuple[nn.Module, nn.Module]:
+        """(generator, discriminator) for this data."""
+        c, d = self.config, self.data
+        return MLPGenerator(c.latent_dim, c.g_hidden, d), MLPDiscriminator(d.dim, c.d_hidden)
 
     @property
     def updates(self):
         return ("discriminator",) * self.config.k + ("generator",)
 
     def configure_optimizers(self):
-        adam = lambda ps: torch.optim.Adam(ps, lr=self.config.lr, betas=(0.5, 0.999))  # noqa: E731
+        betas = (self.config.beta1, 0.999)
+        adam = lambda ps: torch.optim.Adam(ps, lr=self.config.lr, betas=betas)  # noqa: E731
         return {"discriminator": adam(self.discriminator.parameters()), "generator": adam(self.generator.parameters())}
 
+    def noise(self, n):
+        return torch.randn(n, self.config.latent_dim, device=self.device)  # (n, nz)
+
     def generate(self, n):
-        """Generator output before the data-space map, (n, D)."""
-        return self.generator(torch.randn(n, self.config.latent_dim, device=self.device))
+        """``n`` fresh samples in data space, (n, *shape)."""
+        return self.generator(self.noise(n))
 
     def forward(self, batch, update):
-        x = batch["x"].flatten(1)  # (B, D)
-        fake = to_data(self.generate(len(x)), self.data).flatten(1)  # (B, D)
+        x = batch["x"]  # (B, *shape)
+        fake = self.generate(len(x))  # (B, *shape)
         if update == "discriminator":
-            d_real, d_fake = self.discriminator(x), self.discriminator(fake.detach())
-            return {"loss": gan_loss(d_real, True) + gan_loss(d_fake, False)}
-        d_fake = self.discriminator(fake)
+            return {"loss": self.d_loss(self.discriminator(x), self.discriminator(fake.detach()))}
+        return {"loss": self.g_loss(self.discriminator(fake))}
+
+    def d_loss(self, d_real, d_fake):
+        """-log D(x) - log(1 - D(G(z))), averaged; D = sigmoid of the scores."""
+        return gan_loss(d_real, True) + gan_loss(d_fake, False)
+
+    def g_loss(self, d_fake):
         if self.config.loss == "minimax":
-            return {"loss": -gan_loss(d_fake, False)}  # minimise log(1 - D(G(z)))
-        return {"loss": gan_loss(d_fake, True)}  # minimise -log D(G(z))
+            return -gan_loss(d_fake, False)  # minimise log(1 - D(G(z)))
+        return gan_loss(d_fake, True)  # minimise -log D(G(z))
 
     @torch.no_grad()
     def sample(self, n, y=None):
-        return to_data(self.generate(n), self.data)
+        return self.generate(n)
 
 
 @hookimpl

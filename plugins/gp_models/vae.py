@@ -2,7 +2,10 @@
 
 Gaussian encoder q(z|x), standard normal prior, Bernoulli decoder for images (Gaussian
 for points). The loss is the negative ELBO in nats per example; ``log_prob`` is the
-importance-weighted bound of Burda et al. 2016 with ``iwae_k`` samples.
+importance-weighted bound of Burda et al. 2016 with ``iwae_k`` samples. Figures:
+reconstructions and, for a 2-D code, the learned manifold (a grid of codes through the
+inverse Gaussian CDF, decoded; Kingma and Welling's figure 4) and the codes of held-out
+data coloured by class.
 """
 import math
 
@@ -11,6 +14,7 @@ from pydantic import Field
 
 from gp import hookimpl
 from gp.layers import mlp, recon_nll, to_data
+from gp.render import grid, picture, scatter
 from gp.model import GenerativeModel, ModelConfig
 
 
@@ -66,7 +70,19 @@ class VAE(GenerativeModel):
         out = self.decoder(z.flatten(0, 1))  # (k*B, D)
         x_rep = x.flatten(1).repeat(k, 1)
         log_lik = -recon_nll(out, x_rep, self.data).view(k, -1)
+        if self.data.kind == "points":  # recon_nll drops the unit Gaussian's normaliser
+            log_lik = log_lik - 0.5 * self.data.dim * math.log(2 * math.pi)
         return torch.logsumexp(log_lik + log_prior - log_q, 0) - math.log(k)
+
+    @torch.no_grad()
+    def figures(self, data):
+        """Reconstructions; with a 2-D code also the latent manifold and the latent scatter."""
+        x, y = data.x[:2000], data.y[:2000]
+        figs = {"reconstructions": reconstructions(x[:32], self.decode(self.encode(x[:32])), data.spec.kind)}
+        if self.config.latent_dim == 2:
+            figs["latent_manifold"] = picture(self.decode(manifold_codes().to(x.device)), data.spec.kind, x)
+            figs["latent_scatter"] = scatter(self.encode(x), labels=y)
+        return figs
 
 
 def kl_normal(mu, logvar):
@@ -77,6 +93,21 @@ def kl_normal(mu, logvar):
 def normal_log_pdf(z):
     """Elementwise log N(z; 0, 1)."""
     return -0.5 * (z.pow(2) + math.log(2 * math.pi))
+
+
+def manifold_codes(n: int = 15) -> torch.Tensor:
+    """(n*n, 2) codes on a grid through the inverse Gaussian CDF; row-major, z2 decreasing down."""
+    g = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))  # (n,)
+    z2, z1 = torch.meshgrid(g.flip(0), g, indexing="ij")  # (n, n) each
+    return torch.stack([z1, z2], -1).view(-1, 2)
+
+
+def reconstructions(x, rec, kind: str):
+    """Images: an 8x8 grid, each row of 8 originals above its reconstructions; points: rec over x."""
+    if kind != "image" or len(x) < 32:
+        return picture(rec, kind, x)
+    pairs = torch.stack([x[:32].view(4, 8, *x.shape[1:]), rec[:32].view(4, 8, *x.shape[1:])], 1)  # (4, 2, 8, C, H, W)
+    return grid(pairs.flatten(0, 2))  # (64, C, H, W)
 
 
 @hookimpl

@@ -264,6 +264,19 @@ def test_cvae_loss_on_a_batch_mixing_labelled_and_unlabelled_examples():
     assert out["loss"].item() == pytest.approx((bound + model.config.alpha * ce).item(), abs=1e-5)
 
 
+def test_cvae_bounds_are_exact_for_a_coin_flip_model():
+    """Zero weights: q(z|x,y) = p(z), p(x|y,z) = Bernoulli(1/2)^D, q(y|x) uniform, so
+    -log p(x, y) = D log 2 + log K and -log p(x) = D log 2, and both bounds are tight."""
+    model = build("cvae", DataSpec((1, 2, 3), 4, "image"))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    x = torch.rand(5, 1, 2, 3)
+    y1h = model.onehot(torch.tensor([0, 1, 2, 3, 0]))
+    assert torch.allclose(model.neg_elbo(x, y1h), torch.full((5,), 6 * math.log(2) + math.log(4)), atol=1e-5)
+    assert torch.allclose(model.unlabelled(x, model.classifier(x.flatten(1))), torch.full((5,), 6 * math.log(2)), atol=1e-5)
+
+
 def test_cvae_semi_supervised_step_trains_every_network():
     data = tiny_data("image", n=16)
     model = build("cvae", data.spec)
