@@ -24,6 +24,8 @@ RAY_ENV = {
     "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0",
     "RAY_TRAIN_ENABLE_PRINT_PATCH": "0",
 }
+# A local Ray starts its workers at niceness 15; training workers are the job, not background work.
+LOCAL_RAY_ENV = {"RAY_worker_niceness": "0"}
 
 
 def prepare(overrides: list[str], file: str | None = None):
@@ -158,7 +160,7 @@ def _worker_error(exc: BaseException) -> str:
 def _init_ray(address: str | None, verbose: bool) -> None:
     import ray
 
-    for key, value in RAY_ENV.items():
+    for key, value in {**RAY_ENV, **LOCAL_RAY_ENV}.items():
         os.environ.setdefault(key, value)
     address = address or os.environ.get("RAY_ADDRESS")
     if ray.is_initialized():
