@@ -48,3 +48,20 @@ def test_unknown_plugin_in_show_is_one_line():
     from tests.helpers import one_line_error
 
     assert "did you mean aae" in one_line_error(gp("plugins", "show", "aaf"))
+
+
+def test_plugin_listing_is_cached_without_importing_torch_and_invalidated_on_change(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    shutil.copytree(TESTPLUGINS, site)
+    env = dict(os.environ, PYTHONPATH=str(site))
+    code = "import sys; from gp.commands import plugins_table; t = plugins_table(); print('torch' in sys.modules, 'boring2' in t)"
+    run = lambda: subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.split()  # noqa: E731
+    assert run() == ["True", "False"]  # computed
+    assert run() == ["False", "False"]  # cached
+    (site / "gp_testplugins.py").write_text((site / "gp_testplugins.py").read_text().replace('"boring"', '"boring2"'))
+    assert run() == ["True", "True"]  # source changed: recomputed

@@ -22,14 +22,21 @@ def _table(headers: list[str], rows: list[list]) -> str:
 
 
 def plugins_table() -> str:
+    from gp.listing import cached_rows
+
+    rows, datasets = cached_rows(_plugin_rows)
+    table = _table(["plugin", "distribution", "version", "family", "capabilities", "status"], rows)
+    return table + f"\n\ndatasets: {', '.join(datasets)}"
+
+
+def _plugin_rows() -> tuple[list[list], list[str]]:
     from gp.model import capabilities
 
     reg = load_registry()
     rows = [[name, o.dist, o.version, cls.family, ",".join(capabilities(cls)) or "-", "ok"]
             for name, (cls, o) in sorted(reg.models.items())]
     rows += [[name, o.dist, o.version, "-", "-", f"FAILED: {err}"] for name, (o, err) in sorted(reg.failures.items())]
-    datasets = ", ".join(sorted(reg.datasets))
-    return _table(["plugin", "distribution", "version", "family", "capabilities", "status"], rows) + f"\n\ndatasets: {datasets}"
+    return rows, sorted(reg.datasets)
 
 
 def plugin_config(name: str) -> str:
