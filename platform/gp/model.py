@@ -98,6 +98,12 @@ class GenerativeModel(nn.Module):
         return next(self.parameters()).device
 
 
+def leaves_parameters_unused(model) -> bool:
+    """True when an update or a phase trains only part of the model: DDP must then look
+    for unused parameters (``find_unused_parameters=True``), which costs a graph walk."""
+    return len(set(model.updates)) > 1 or len(set(model.phases(100))) > 1
+
+
 def capabilities(cls) -> list[str]:
     """The optional capabilities a model class implements (plus ``conditional``)."""
     caps = [c for c in CAPABILITIES if callable(getattr(cls, c, None))]

@@ -136,6 +136,32 @@ def test_pretraining_layer_two_leaves_layer_one_unchanged(cls, tied):
     assert losses[-1] < losses[0]
 
 
+def test_every_phase_steps_under_ddp(tmp_path):
+    """DDP as gp's session sets it up: every phase steps, and frozen layers stay frozen."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        model = SDAE(SDAE.Config(hidden=[16, 8]), IMAGE)
+        from gp.model import leaves_parameters_unused
+
+        assert leaves_parameters_unused(model)
+        wrapped = DistributedDataParallel(model, find_unused_parameters=leaves_parameters_unused(model))
+        data = tiny_data("image", n=16)
+        for phase in dict.fromkeys(model.phases(3)):
+            model.begin_phase(phase)
+            frozen = model.encoders[0].weight.detach().clone()
+            step = Stepper(wrapped, model, model.configure_optimizers())
+            for _ in range(2):
+                assert torch.isfinite(step({"x": data.x, "y": data.y})[f"{phase}/loss"])
+            if phase == "pretrain-2":
+                assert torch.equal(model.encoders[0].weight, frozen)
+    finally:
+        dist.destroy_process_group()
+
+
 def test_stacked_phases_split_epochs():
     model = SAE(SAE.Config(hidden=[8, 8], pretrain_epochs=2), IMAGE)
     assert model.phases(1) == ["finetune"]

@@ -54,8 +54,9 @@ class RaySession:
 
         if self.world == 1:
             return model.to(self.device)
-        # Alternating updates leave parameters unused in some updates.
-        kwargs = {"find_unused_parameters": len(set(model.updates)) > 1}
+        from gp.model import leaves_parameters_unused
+
+        kwargs = {"find_unused_parameters": leaves_parameters_unused(model)}
         return ray.train.torch.prepare_model(model, parallel_strategy_kwargs=kwargs)
 
     def checkpoint_path(self) -> str | None:
