@@ -90,4 +90,4 @@ def serve_ui(port: int) -> None:
     uri = tracking.tracking_uri()
     print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
     subprocess.run([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-                    "--host", "127.0.0.1", "--port", str(port)], check=False)
+                    "--host", "127.0.0.1", "--port", str(port), "--workers", "1"], check=False)

@@ -129,7 +129,6 @@ class SAE(Autoencoder):
         return self.classifier(self.encode(x)).argmax(1)
 
 
-
 @hookimpl
 def register_models(register):
     register(SAE)
