@@ -34,8 +34,17 @@ def test_bad_input_is_one_clear_error(overrides, expected, registry):
     (["plugin=aae", "trainer.epochs=-2"], "trainer.epochs"),
     (["plugin=aae", "data.root=/nonexistent"], "not found; install it with 'apt-get install dataset-fashion-mnist'"),
     (["plugin=boring", "model.nan_at_step=x"], "model.nan_at_step"),
+    (["plugin=aae", "data.root=TMP/truncated"], "truncated or corrupt"),
+    (["plugin=broken-import"], "plugin 'broken-import' (gp-testplugins 0.1) failed to load: ImportError"),
+    (["plugin=aae", "--config", "TMP/missing.yaml"], "cannot parse configuration"),
 ])
-def test_gp_submit_rejects_bad_input_with_one_line_and_nonzero_exit(args, expected, gp_home):
+def test_gp_submit_rejects_bad_input_with_one_line_and_nonzero_exit(args, expected, gp_home, tmp_path):
+    args = [a.replace("TMP", str(tmp_path)) for a in args]
+    if any("truncated" in a for a in args):
+        from tests.test_data import fake_mnist
+
+        (tmp_path / "truncated").mkdir()
+        fake_mnist(tmp_path / "truncated", truncate=10)
     proc = gp("submit", *args)
     assert proc.returncode == 2
     assert expected in one_line_error(proc)

@@ -14,7 +14,7 @@ import os
 import pluggy
 
 from gp import hookspecs
-from gp.errors import unknown
+from gp.errors import GpError, unknown
 
 GROUP = "gp"
 ENV_ALLOW = "GP_LOAD_PLUGINS"
@@ -39,6 +39,10 @@ class Registry:
 
     def model(self, name: str):
         """The model class registered as ``name`` (one-line error with suggestions if none)."""
+        if name in self.failures:
+            origin, error = self.failures[name]
+            raise GpError(f"plugin '{name}' ({origin.dist} {origin.version}) failed to load: {error}; "
+                          "fix or uninstall it ('gp plugins' lists load errors)")
         if name not in self.models:
             raise unknown("plugin", name, self.models)
         return self.models[name][0]
