@@ -1,0 +1,104 @@
+"""Conditional and semi-supervised VAE: model M2 of Kingma, Rezende, Mohamed, Welling 2014
+("Semi-supervised Learning with Deep Generative Models"), the conditional VAE with the
+one-hot label fed to encoder and decoder (as in Sohn, Lee, Yan 2015, "Learning Structured
+Output Representation using Deep Conditional Generative Models", with an N(0, I) prior).
+
+Generative model: p(y) = Cat(1/K), p(z) = N(0, I), p(x | y, z) Bernoulli (images) or unit
+Gaussian (points). Inference: q(z | x, y) Gaussian and a classifier q(y | x). Per example,
+in nats:
+- labelled (x, y): L(x, y) = -E_q[log p(x | y, z)] + KL(q(z | x, y) || p(z)) - log p(y) >= -log p(x, y);
+- unlabelled (y = -1): U(x) = sum_y q(y | x) L(x, y) - H(q(y | x)) >= -log p(x), every class enumerated.
+The loss is the batch mean of L or U plus ``alpha`` times the labelled examples' mean
+cross-entropy -log q(y | x) (zero in a batch without labels). The paper's objective sums
+the bound over all N examples and adds alpha_paper * E_labelled[-log q(y|x)] with
+alpha_paper = 0.1 N; divided by N that is our batch-mean form with ``alpha = 0.1``.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+
+from gp import hookimpl
+from gp.layers import mlp, recon_nll, to_data
+from gp.model import GenerativeModel, ModelConfig
+from gp.render import grid, scatter
+from gp_models.vae import kl_normal
+
+
+class CVAEConfig(ModelConfig):
+    latent_dim: int = Field(50, gt=0, description="size of the code z (the 'style')")
+    hidden: int = Field(500, gt=0, description="units in the hidden layer of encoder, decoder and classifier")
+    alpha: float = Field(0.1, ge=0, description="weight of the labelled cross-entropy per example (0.1 = the paper's 0.1 N)")
+
+
+class CVAE(GenerativeModel):
+    name, family, Config = "cvae", "vae", CVAEConfig
+    tiny = {"latent_dim": 2, "hidden": 16}
+    kinds = ("image", "points")
+    conditional = True
+
+    def __init__(self, config: CVAEConfig, data):
+        super().__init__(config, data)
+        h, d, self.k = config.hidden, config.latent_dim, max(data.num_classes, 1)
+        self.encoder = mlp([data.dim + self.k, h, 2 * d])  # (B, D + K) -> (B, 2d): mean, log-variance
+        self.decoder = mlp([d + self.k, h, data.dim])  # (B, d + K) -> (B, D)
+        self.classifier = mlp([data.dim, h, self.k])  # (B, D) -> (B, K) logits of q(y|x)
+
+    def onehot(self, y):
+        return F.one_hot(y, self.k).float()  # (B,) -> (B, K)
+
+    def labels(self, y):
+        """Labels (B,) of this data; data without classes is one class (point labels are modes)."""
+        return y if self.data.num_classes else torch.zeros_like(y)
+
+    def neg_elbo(self, x, y1h):
+        """L(x, y) with one reparameterised z, (B,); ``y1h`` (B, K) one-hot labels."""
+        x = x.flatten(1)  # (B, D)
+        mu, logvar = self.encoder(torch.cat([x, y1h], 1)).chunk(2, 1)  # (B, d) each
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        nll = recon_nll(self.decoder(torch.cat([z, y1h], 1)), x, self.data)  # (B,)
+        return nll + kl_normal(mu, logvar) + math.log(self.k)
+
+    def unlabelled(self, x, logits):
+        """U(x) = sum_y q(y|x) L(x, y) - H(q(y|x)), (B,); ``logits`` (B, K) of q(y|x)."""
+        n = len(x)
+        ys = torch.eye(self.k, device=x.device).repeat_interleave(n, 0)  # (K*B, K), class-major
+        bound = self.neg_elbo(x.flatten(1).repeat(self.k, 1), ys).view(self.k, n).T  # (B, K)
+        return (logits.softmax(1) * (bound + logits.log_softmax(1))).sum(1)
+
+    def forward(self, batch, update="model"):
+        x, y = batch["x"], self.labels(batch["y"])
+        lab = y >= 0  # (B,) labelled mask
+        logits = self.classifier(x.flatten(1))  # (B, K)
+        bound = self.neg_elbo(x[lab], self.onehot(y[lab])).sum() + self.unlabelled(x[~lab], logits[~lab]).sum()
+        ce = F.cross_entropy(logits, y.clamp(min=0), reduction="none")  # (B,)
+        ce = (ce * lab).sum() / lab.sum().clamp(min=1)
+        bound = bound / len(x)
+        return {"loss": bound + self.config.alpha * ce, "bound": bound, "labelled_ce": ce}
+
+    @torch.no_grad()
+    def classify(self, x):
+        """Most probable class under q(y|x), (B,)."""
+        return self.classifier(x.flatten(1)).argmax(1)
+
+    @torch.no_grad()
+    def sample(self, n, y=None):
+        """x ~ p(x | y, z), z ~ N(0, I); ``y`` (n,) classes, uniformly random when None."""
+        y = torch.randint(self.k, (n,), device=self.device) if y is None else self.labels(y.to(self.device))
+        z = torch.randn(n, self.config.latent_dim, device=self.device)
+        return to_data(self.decoder(torch.cat([z, self.onehot(y)], 1)), self.data)
+
+    @torch.no_grad()
+    def figures(self, data):
+        """Images: one row per class, K samples each; points: samples coloured by class."""
+        if data.spec.kind != "image":
+            y = torch.randint(self.k, (1000,), device=self.device)
+            return {"class_samples": scatter(self.sample(1000, y), data.x, labels=y)}
+        y = torch.arange(self.k, device=self.device).repeat_interleave(self.k)  # (K*K,) row-major
+        return {"class_samples": grid(self.sample(len(y), y))}
+
+
+@hookimpl
+def register_models(register):
+    register(CVAE)
