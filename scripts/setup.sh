@@ -14,7 +14,7 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q "$TORCH"
 fi
-if ! .venv/bin/python -c "import gp, ray.train, mlflow, skimage, pytest" 2>/dev/null \
+if ! .venv/bin/python -c "import gp, ray.train, mlflow, flask_wtf, skimage, pytest" 2>/dev/null \
    || [ pyproject.toml -nt .venv/.gp-installed ]; then
   .venv/bin/pip install -q -e ".[test]"
   touch .venv/.gp-installed

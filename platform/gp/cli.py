@@ -17,10 +17,16 @@ app.add_typer(plugins_app, name="plugins")
 def submit(
     overrides: Optional[List[str]] = typer.Argument(None, help="key=value overrides, e.g. plugin=aae trainer.epochs=3"),
     config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file under the overrides"),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: http://HEAD:8265 submits a job through the Jobs API, HOST:PORT runs the driver here (default: RAY_ADDRESS, else a local Ray)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show Ray's own logs"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="with an http:// address: stream the job's logs until it ends (Ctrl-C stops the job)"),
 ):
     """Train a model: gp submit plugin=aae [key=value ...]."""
+    from gp.remote import jobs_address, submit_job
+
+    if jobs_address(address):
+        submit_job(overrides or [], config, jobs_address(address), follow, verbose)
+        return
     from gp.orchestrate import submit as run
 
     run_id = run(overrides or [], config, address, verbose)
@@ -75,12 +81,18 @@ def ui(port: int = typer.Option(5000, help="port on 127.0.0.1")):
 
 # --- commands defined in their own modules (keep those modules' top-level imports light) ---
 # (gp eval, gp jobs/logs/stop are added here as one line each.)
+from gp.eval.command import eval_command; app.command(name="eval")(eval_command)  # noqa: E402,E702
+from gp.remote import jobs_command, logs_command, stop_command  # noqa: E402
+app.command(name="jobs")(jobs_command)
+app.command(name="logs")(logs_command)
+app.command(name="stop")(stop_command)
 
 
 def main() -> None:
     """Console entry point: user errors become one line and exit status 2."""
     try:
-        app(standalone_mode=False)
+        if app(standalone_mode=False) == 130:  # typer returns Ctrl-C as exit status 130
+            raise KeyboardInterrupt
     except GpError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(2)

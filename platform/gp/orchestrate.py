@@ -76,14 +76,24 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     job, origin = prepare(overrides, file)
+    cluster = address or os.environ.get("RAY_ADDRESS") or "local"
+    if cluster != "local":
+        from gp.remote import require_token
+
+        require_token(cluster)  # one line now, not a generic connection error after ~20 s of retries
     c = tracking.client()
     run_id = job.resume or tracking.start_run(c, job, origin)
     if job.resume:
         c.update_run(run_id, status="RUNNING")
     print(f"gp: run {run_id} ({job.plugin} on {job.data.name}), tracking at {tracking.tracking_uri()}", flush=True)
+    return train(c, job, run_id, address, verbose, t0)
+
+
+def train(c, job, run_id: str, address: str | None, verbose: bool, t0: float) -> str:
+    """Train ``job`` into the existing run ``run_id``, which ends FINISHED, FAILED or KILLED."""
     try:
         return _conclude(c, run_id, _fit(job, run_id, address, verbose, t0))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM becomes SystemExit once Ray is up
         _finish(c, run_id, "KILLED", "interrupted; resume with 'gp submit resume=" + run_id + "'")
         raise
     except Exception as exc:
@@ -122,7 +132,7 @@ def _fit(job, run_id, address, verbose, t0) -> list[dict]:
 
     _init_ray(address, verbose)
     _check_resources(job.trainer, ray.cluster_resources())
-    sink = ray.remote(num_cpus=0)(Sink).remote()
+    sink = _driver_node_sink(Sink)
     trainer = _trainer(job, run_id, sink)
     outcome: dict = {}
     thread = threading.Thread(target=_run_fit, args=(trainer, outcome), daemon=True)
@@ -132,14 +142,50 @@ def _fit(job, run_id, address, verbose, t0) -> list[dict]:
         thread.join(0.3)
         records = ray.get(sink.drain.remote())
         first = first or next((r for r in records if "step" in r), None) and time.time() - t0
+        _say_failures(bar, records, job.trainer.max_failures)
         bar.update(records)
     bar.update(ray.get(sink.drain.remote()))
     bar.close()
     if first:
         tracking.client().set_tag(run_id, "gp.seconds_to_first_step", f"{first:.1f}")
+    failures = sum(e.get("event") == "worker_failure" for e in bar.events)
+    if failures:
+        tracking.client().set_tag(run_id, "gp.worker_failures", str(failures))
     if "error" in outcome:
         raise GpError(_worker_error(outcome["error"]))
     return bar.events
+
+
+def _driver_node_sink(Sink):
+    """The progress sink as an actor on the driver's node (one elsewhere would die with its node)."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    return ray.remote(num_cpus=0)(Sink).options(scheduling_strategy=here).remote()
+
+
+def _say_failures(bar, records: list[dict], max_failures: int) -> None:
+    """Print each worker-group failure as it happens, and what Ray Train does next."""
+    seen = sum(e.get("event") == "worker_failure" for e in bar.events)
+    for r in (r for r in records if r.get("event") == "worker_failure"):
+        seen += 1
+        then = ("restarting the workers from the last checkpoint" if seen <= max_failures
+                else "no restarts left (trainer.max_failures), the run fails")
+        bar.bar.write(f"gp: worker failure {seen}: {r['message']}; {then}")
+
+
+def _failure_reporter(sink):
+    """A Ray Train callback (run by its controller) that tells the driver about worker failures."""
+    from ray.train import UserCallback
+
+    class FailureReporter(UserCallback):
+        def after_exception(self, run_context, worker_exceptions):
+            rank, exc = min(worker_exceptions.items())
+            line = _worker_error(exc).removeprefix("training failed: ")
+            sink.push.remote({"event": "worker_failure", "message": f"rank {rank}: {line}"})
+
+    return FailureReporter()
 
 
 def _run_fit(trainer, outcome: dict) -> None:
@@ -203,8 +249,9 @@ def _trainer(job, run_id, sink):
                                      resources_per_worker={"CPU": 1}),
         run_config=RunConfig(
             name=f"{run_id}-{int(time.time())}",
-            storage_path=str(tracking.home() / "ray_results"),
+            storage_path=os.environ.get("GP_STORAGE_PATH") or str(tracking.home() / "ray_results"),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             failure_config=FailureConfig(max_failures=t.max_failures),
+            callbacks=[_failure_reporter(sink)],
         ),
     )

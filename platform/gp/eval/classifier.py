@@ -28,7 +28,7 @@ class ClassifierConfig:
 
     channels: tuple[int, int] = (32, 64)
     hidden: int = 128
-    epochs: int = 3
+    epochs: int = 5
     min_steps: int = 600  # small datasets (digits) train for more epochs
     batch_size: int = 128
     lr: float = 3e-3
@@ -36,27 +36,26 @@ class ClassifierConfig:
 
 
 class RefNet(nn.Module):
-    """conv-BN-ReLU-pool x2, then a hidden layer (the features) and a linear head."""
+    """conv-BN-ReLU-maxpool, strided conv-BN-ReLU, a hidden layer (the features), a linear head."""
 
     def __init__(self, shape: tuple[int, ...], classes: int, cfg: ClassifierConfig):
         super().__init__()
-        (c, h, w), (c1, c2) = shape, cfg.channels
-        self.body = nn.Sequential(
-            _block(c, c1), _block(c1, c2), nn.Flatten(),  # (B, c2, H/4, W/4) -> (B, c2*H*W/16)
-            nn.Linear(c2 * (h // 4) * (w // 4), cfg.hidden), nn.ReLU(),  # (B, hidden)
+        c1, c2 = cfg.channels
+        self.conv = nn.Sequential(
+            nn.Conv2d(shape[0], c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),  # (B, c1, H/2, W/2)
+            nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.BatchNorm2d(c2), nn.ReLU(), nn.Flatten(),  # (B, c2*H/4*W/4)
         )
+        with torch.no_grad():
+            flat = self.conv(torch.zeros(2, *shape)).shape[1]
+        self.hidden = nn.Sequential(nn.Linear(flat, cfg.hidden), nn.ReLU())  # (B, hidden)
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(cfg.hidden, classes))  # (B, classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> penultimate activations (B, hidden)."""
-        return self.body(x)
+        return self.hidden(self.conv(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))  # (B, classes) logits
-
-
-def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2))
+        return self.head(self.features(x))  # (B, classes) logits
 
 
 def fit(x: torch.Tensor, y: torch.Tensor, classes: int, cfg: ClassifierConfig) -> RefNet:

@@ -14,10 +14,11 @@ import torch
 
 @torch.no_grad()
 def likelihood(model, x: torch.Tensor, k: int | None = None, batch: int = 500) -> dict:
-    """Test NLL in nats and bits/dim; ``exact`` 1.0 or 0.0 (a bound), ``k`` if the model takes it."""
+    """Test NLL in nats and bits/dim (model and x on one device); ``nll_exact`` 1.0 or 0.0
+    (a bound), ``nll_k`` the importance samples of a bound."""
     takes_k = "k" in inspect.signature(model.log_prob).parameters
     kwargs = {"k": k} if (k and takes_k) else {}
-    lp = torch.cat([model.log_prob(x[i:i + batch].to(model.device), **kwargs).cpu() for i in range(0, len(x), batch)])
+    lp = torch.cat([model.log_prob(x[i:i + batch], **kwargs).cpu() for i in range(0, len(x), batch)])
     nll = -float(lp.double().mean())
     out = {"nll_nats": nll, "bits_per_dim": nll / (x[0].numel() * math.log(2)),
            "nll_exact": float(bool(getattr(model, "log_prob_exact", False)))}
@@ -32,6 +33,6 @@ def reconstruction(model, x: torch.Tensor, batch: int = 1000) -> dict:
     """Mean squared error per dimension of decode(encode(x)) on held-out data."""
     err = 0.0
     for i in range(0, len(x), batch):
-        chunk = x[i:i + batch].to(model.device)
+        chunk = x[i:i + batch]
         err += float((model.decode(model.encode(chunk)) - chunk).pow(2).flatten(1).mean(1).sum())
     return {"recon_mse": err / len(x)}

@@ -16,17 +16,19 @@ import torch
 
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
-    """FD between Gaussians fitted to (N, d) and (M, d) features (float64, scipy's sqrtm)."""
+    """FD between Gaussians fitted to (N, d) and (M, d) features, in float64.
+
+    Tr((S_r S_g)^(1/2)) = Tr((S_r^(1/2) S_g S_r^(1/2))^(1/2)), a symmetric PSD matrix, so
+    scipy's ``eigh`` gives it stably even when ReLU features make a covariance singular.
+    """
     from scipy import linalg
 
     a, b = real.double().numpy(), fake.double().numpy()
-    mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():  # singular product: offset the diagonals (as pytorch-fid)
-        eps = 1e-6 * np.eye(len(s1))
-        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
+    w, v = linalg.eigh(s1)
+    root = (v * np.sqrt(w.clip(0))) @ v.T  # S_r^(1/2)
+    tr_covmean = np.sqrt(linalg.eigvalsh(root @ s2 @ root).clip(0)).sum()
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
 
 
 def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, size: int = 1000, seed: int = 0) -> tuple[float, float]:

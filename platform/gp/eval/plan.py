@@ -18,6 +18,9 @@ METRICS = {
 }
 ALIASES = {"is": "cs", "fd": "fid", "precision": "pr", "recall": "pr", "likelihood": "nll", "nn": "1nn"}
 OPT_IN = {"parzen"}
+FEATURES = {"fid", "kid", "pr", "1nn"}  # need the feature map
+PROBABILITIES = {"cs", "gan-test"}  # need the reference classifier's class probabilities
+SAMPLES = FEATURES | PROBABILITIES | {"parzen", "gan-train", "modes"}  # need model samples
 
 
 def traits(caps: list[str], kind: str, mixture: bool) -> set[str]:

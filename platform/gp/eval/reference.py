@@ -33,12 +33,14 @@ def splits(registry, data_cfg):
 
 
 def reference(registry, data_cfg, cfg: ClassifierConfig = ClassifierConfig(), log: bool = True) -> dict:
-    """The classifier payload for ``data_cfg``'s dataset (cached, shared via MLflow, or trained)."""
+    """The classifier payload for ``data_cfg``'s dataset (cached, shared via MLflow, or trained).
+
+    ``log=False`` trains without registering the new classifier in MLflow."""
     key = config_key(data_identity(data_cfg), cfg)
     path = tracking.home() / "classifiers" / f"{data_cfg.name}-{key}.pt"
     if path.exists():
         return torch.load(path, map_location="cpu", weights_only=True)
-    if log and _download(key, path):
+    if _download(key, path):
         return torch.load(path, map_location="cpu", weights_only=True)
     train, test = splits(registry, data_cfg)
     if train.spec.kind != "image" or train.spec.num_classes < 2:

@@ -67,9 +67,7 @@ def evaluate(run_id: str, opts: Options, registry=None) -> Result:
     loaded = store.load_run(run_id, registry)
     model, data_cfg = loaded.model, loaded.data_cfg
     mixture = data_cfg.kind if data_cfg.name == "toy2d" and data_cfg.kind in ("ring", "grid") else None
-    from gp.model import capabilities
-
-    names = plan.resolve(opts.metrics, capabilities(type(model)), model.data.kind, mixture is not None)
+    names = plan.resolve(opts.metrics, _capabilities(model), model.data.kind, mixture is not None)
     extractor, classifier = _extractor(registry, data_cfg, model, names, opts)
     signature = store.digest({"metrics": names, "n": opts.n, "seed": opts.seed, "k": opts.k, "features": extractor.name})
     earlier = None if opts.fresh else store.logged(loaded.run, signature)
@@ -83,35 +81,53 @@ def evaluate(run_id: str, opts: Options, registry=None) -> Result:
     return Result(run_id, model.name, data_cfg.name, values, figures, time.time() - t0)
 
 
+def _capabilities(model) -> list[str]:
+    """The class's capabilities; ``conditional`` only if this instance honours labels."""
+    from gp.model import capabilities
+
+    caps = capabilities(type(model))
+    return [c for c in caps if c != "conditional" or getattr(model, "conditional", False)]
+
+
 def _extractor(registry, data_cfg, model, names: list[str], opts: Options):
-    """The feature extractor and the reference classifier payload (None for points)."""
+    """The feature extractor and the reference classifier payload (None if not needed)."""
     from gp.eval.features import Extractor
+    from gp.eval.plan import FEATURES, PROBABILITIES
     from gp.eval.reference import reference
 
-    if model.data.kind != "image":
+    wanted = set(names)
+    needs = bool(wanted & PROBABILITIES) or (opts.features is None and bool(wanted & FEATURES))
+    if model.data.kind != "image" or not needs:
         return Extractor(None, opts.features), None
-    needs_classifier = opts.features is None or bool({"cs", "gan-test"} & set(names))
-    classifier = reference(registry, data_cfg, log=opts.log) if needs_classifier else None
+    classifier = reference(registry, data_cfg, log=opts.log)
     return Extractor(classifier, opts.features), classifier
 
 
 def _score(loaded, names, opts: Options, extractor, classifier, mixture, registry) -> tuple[dict, dict]:
-    """Draw the samples, run every metric, draw the figures."""
+    """Draw the samples (if any metric needs them), run every metric, draw the figures."""
     from gp.eval import figures, reference, sampling
-    from gp.eval.conditional import balanced_labels
+    from gp.eval.plan import SAMPLES
     from gp.eval.scores import SCORES, Context
 
-    model = loaded.model
     train, test = reference.splits(registry, loaded.data_cfg)
     n = min(opts.n, len(train))  # the floor compares as many training images as samples
     executor = sampling.Executor(not opts.local, opts.address, opts.gpu)
-    labels = balanced_labels(n, model.data.num_classes) if getattr(model, "conditional", False) else None
-    draw = sampling.draw(executor, loaded.payload, n, opts.seed, labels, extractor, opts.gpu)
+    draw = _draw(executor, loaded, n, opts, extractor, registry) if SAMPLES & set(names) else None
     key = {"data": reference.data_identity(loaded.data_cfg), "features": extractor.name, "n": n, "seed": opts.seed}
-    ctx = Context(model, loaded.payload, draw, train, test, n, opts.seed,
+    ctx = Context(loaded.model, loaded.payload, draw, train, test, n, opts.seed,
                   lambda x: sampling.featurize(executor, x, extractor), key, opts.k, classifier, mixture)
     values: dict = {"n": float(n)}
     with torch.no_grad():
         for name in names:
             values |= SCORES[name](ctx)
-    return values, figures.all_figures(ctx, values)
+    return values, (figures.all_figures(ctx, values) if draw is not None else {})
+
+
+def _draw(executor, loaded, n: int, opts: Options, extractor, registry):
+    """n samples with features; class-balanced labels for conditional models."""
+    from gp.eval import sampling
+    from gp.eval.conditional import balanced_labels
+
+    model = loaded.model
+    labels = balanced_labels(n, model.data.num_classes) if getattr(model, "conditional", False) else None
+    return sampling.draw(executor, loaded.payload, n, opts.seed, labels, extractor, opts.gpu, registry)

@@ -61,6 +61,8 @@ def _init_ray(address: str | None) -> int:
     import ray
 
     if not ray.is_initialized():
+        if not (address or os.environ.get("RAY_ADDRESS")):
+            os.environ.setdefault("RAY_worker_niceness", "0")  # a local Ray: tasks are the job
         ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False,
                  logging_level=logging.ERROR, log_to_driver=False)
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -70,16 +72,16 @@ def _device(gpu: bool) -> torch.device:
     return torch.device("cuda" if gpu and torch.cuda.is_available() else "cpu")
 
 
-def sample_task(payload: dict, n: int, seed: int, y, extractor, gpu: bool = False) -> Draw:
+def sample_task(payload: dict, n: int, seed: int, y, extractor, gpu: bool = False, registry=None) -> Draw:
     """Rebuild the model, draw n samples (for labels y if given) and extract their features."""
     from gp.plugins import load_registry
     from gp.train import checkpoint
 
-    model = checkpoint.build_model(payload, load_registry()).to(_device(gpu))
+    device = _device(gpu)
+    model = checkpoint.build_model(payload, registry or load_registry()).to(device)
     torch.manual_seed(seed)
     with torch.no_grad():
-        parts = [model.sample(len(ys), ys.to(model.device) if y is not None else None).cpu()
-                 for ys in _pieces(y, n)]
+        parts = [model.sample(len(ys), ys.to(device) if y is not None else None).cpu() for ys in _pieces(y, n)]
     x = torch.cat(parts).float()
     feats, probs = extractor(x)
     return Draw(x, y, feats, probs)
@@ -95,11 +97,15 @@ def featurize_task(x: torch.Tensor, extractor):
     return extractor(x)
 
 
-def draw(executor: Executor, payload: dict, n: int, seed: int, labels, extractor, gpu: bool = False) -> Draw:
-    """n samples, chunked over the executor, seeds ``seed * 1000 + chunk``."""
+def draw(executor: Executor, payload: dict, n: int, seed: int, labels, extractor, gpu: bool = False,
+         registry=None) -> Draw:
+    """n samples, chunked over the executor, seeds ``seed * 1000 + chunk``.
+
+    ``registry`` (in-process only) rebuilds models that no installed plugin registers."""
     slim = executor.share({k: v for k, v in payload.items() if k not in ("optimizers", "rng")})
     ext = executor.share(extractor)
-    calls = [(slim, b - a, seed * 1000 + i, None if labels is None else labels[a:b], ext, gpu)
+    calls = [(slim, b - a, seed * 1000 + i, None if labels is None else labels[a:b], ext, gpu,
+              None if executor.ray else registry)
              for i, (a, b) in enumerate(executor.chunks(n))]
     parts = executor.map(sample_task, calls)
     return Draw(torch.cat([p.x for p in parts]), None if labels is None else labels,

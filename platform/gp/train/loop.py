@@ -19,7 +19,8 @@ from gp.render import picture
 from gp.train import checkpoint
 from gp.train.logger import NullLogger, RunLogger
 from gp.train.session import LocalSession, RaySession
-from gp.train.step import Stepper, batches
+from gp.train.graph import build_stepper
+from gp.train.step import batches
 from gp.progress import Reporter
 
 
@@ -42,7 +43,7 @@ def run(config: dict, session) -> dict:
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
     logger = _logger(config, session)
     epoch0, step, optimizers = _resume(session, model, t.epochs, _latest_checkpoint(config, session))
-    stepper = Stepper(wrapped, model, optimizers, t.precision, t.grad_clip)
+    stepper = build_stepper(wrapped, model, optimizers, t, session.device)
     reporter = Reporter(config.get("sink") if session.rank == 0 else None)
     loop = _Loop(job, session, model, stepper, logger, reporter)
     loop.held_out = _held_out(registry, job, model, session)

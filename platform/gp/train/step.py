@@ -55,11 +55,11 @@ def batches(data, rank: int, world: int, batch_size: int, seed: int, epoch: int,
     number of full batches, so collective operations stay in step.
     """
     g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    perm = torch.randperm(len(data.x), generator=g)[rank::world]
+    perm = torch.randperm(len(data.x), generator=g)[rank::world].to(data.x.device)  # one copy (a host sync) per epoch
     local = max(1, batch_size // world)
     steps = (len(data.x) // world) // local
     if limit:
         steps = min(steps, limit)
     for i in range(steps):
-        idx = perm[i * local : (i + 1) * local].to(data.x.device)
+        idx = perm[i * local : (i + 1) * local]
         yield {"x": data.x[idx], "y": data.y[idx]}

@@ -1,0 +1,174 @@
+"""Benchmark 3, start-up: seconds from launching ``gp submit`` to its first training step,
+against a bare ``TorchTrainer.fit()`` with a trivial loop measured the same way, and the
+time of ``gp --help`` and ``gp plugins``.
+
+Every contender is a fresh process started at T0; its first step is the wall-clock time
+the loop stamps (bare: a file written at its first step; gp: the MLflow timestamp of the
+first logged loss, with ``log_every=1``). Contenders alternate after one unmeasured warm-up
+each (Ray's first start and gp's first store creation are slower). Ray settings measured:
+Ray's defaults, gp's settings (orchestrate.RAY_ENV: health checks every 0.5 s, no preemption
+watcher) and, with ``--cluster``, a local cluster already running (``ray start --head``).
+Targets: gp within 1 s of bare Ray; well under 10 s on a running cluster; the CLI < 0.5 s.
+
+    python benchmarks/startup.py --cluster            # full: 3 rounds
+    python benchmarks/startup.py --rounds 1 --no-warmup   # a quick check
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import harness
+from raycluster import LocalCluster, client_env
+
+HERE = pathlib.Path(__file__).resolve()
+BIN = pathlib.Path(sys.executable).parent
+JOB = ["plugin=vae", "data=digits", "trainer.epochs=1", "trainer.steps_per_epoch=2", "trainer.log_every=1",
+       "trainer.threads=1", "model.hidden=16"]
+
+
+def args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--cluster", action="store_true", help="also against an already running local cluster")
+    p.add_argument("--no-warmup", action="store_true", help="skip the unmeasured first run of each")
+    p.add_argument("--child-bare", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--address", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--gp-env", action="store_true", help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+def bare_loop(config: dict) -> None:
+    """A trivial training loop: stamp the first step, do two tiny steps."""
+    import torch
+
+    with open(config["out"], "w") as fh:
+        fh.write(str(time.time()))
+    w = torch.zeros(3, requires_grad=True)
+    for _ in range(2):
+        (w * 2).sum().backward()
+
+
+def child_bare(a) -> None:
+    """The bare contender's process: TorchTrainer.fit() with nothing of gp."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    if a.gp_env or a.address:  # gp's way: explicit init, settings as runtime_env
+        import ray
+
+        from gp.orchestrate import RAY_ENV
+
+        env = {k: os.environ[k] for k in RAY_ENV if k in os.environ}
+        ray.init(address=a.address, logging_level="ERROR", log_to_driver=False, runtime_env={"env_vars": env})
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    storage = tempfile.mkdtemp(prefix="gp-bare-")
+    TorchTrainer(bare_loop, train_loop_config={"out": a.child_bare}, scaling_config=ScalingConfig(num_workers=1),
+                 run_config=RunConfig(name="bare", storage_path=storage)).fit()
+    shutil.rmtree(storage, ignore_errors=True)
+
+
+def launch(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Run ``cmd``; (T0, seconds to exit). Fails loudly with its output."""
+    t0 = time.time()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed: {proc.stderr[-2000:]}")
+    return t0, time.time() - t0
+
+
+def bare(gp_env: bool, address: str | None = None):
+    def go() -> dict:
+        out = tempfile.mktemp(prefix="gp-bare-stamp-")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_TRAIN_")}
+        if gp_env:
+            from gp.orchestrate import RAY_ENV
+
+            env.update(RAY_ENV)
+        cmd = [sys.executable, str(HERE), "--child-bare", out] + (["--gp-env"] if gp_env else [])
+        t0, total = launch(cmd + (["--address", address] if address else []), client_env(env) if address else env)
+        first = float(pathlib.Path(out).read_text()) - t0
+        os.unlink(out)
+        return {"first_step": first, "total": total}
+    return go
+
+
+def gp_submit(home: str, address: str | None = None):
+    def go() -> dict:
+        env = dict(os.environ, GP_HOME=home)
+        env.pop("MLFLOW_TRACKING_URI", None)
+        cmd = [str(BIN / "gp"), "submit", *JOB] + (["--address", address] if address else [])
+        t0, total = launch(cmd, client_env(env) if address else env)
+        return {"first_step": first_metric(home) - t0, "total": total}
+    return go
+
+
+def first_metric(home: str) -> float:
+    """Wall time (s) of the first loss logged by the newest run in ``home``'s store."""
+    from mlflow.tracking import MlflowClient
+
+    c = MlflowClient(f"sqlite:///{home}/mlflow.db")
+    run = c.search_runs([c.get_experiment_by_name("gp").experiment_id], order_by=["attributes.start_time DESC"],
+                        max_results=1)[0]
+    key = sorted(k for k in run.data.metrics if k.endswith("/loss"))[0]
+    return min(m.timestamp for m in c.get_metric_history(run.info.run_id, key)) / 1000
+
+
+def cli(*argv):
+    def go() -> dict:
+        return {"total": launch([str(BIN / "gp"), *argv], dict(os.environ))[1]}
+    return go
+
+
+def contenders(home: str, cluster: LocalCluster | None) -> dict:
+    c = {"bare fit, Ray defaults": bare(False), "bare fit, gp's Ray settings": bare(True),
+         "gp submit": gp_submit(home)}
+    if cluster:
+        c["bare fit, running cluster"] = bare(True, cluster.address)
+        c["gp submit, running cluster"] = gp_submit(home, cluster.address)
+    return c
+
+
+def measure(a) -> dict:
+    home = tempfile.mkdtemp(prefix="gp-bench-home-")
+    cluster = LocalCluster().start() if a.cluster else None
+    try:
+        runs = {**contenders(home, cluster), "gp --help": cli("--help"), "gp plugins": cli("plugins")}
+        if not a.no_warmup:
+            for name, fn in runs.items():
+                fn()
+        return harness.alternate(runs, a.rounds)
+    finally:
+        if cluster:
+            cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> None:
+    a = args()
+    if a.child_bare:
+        return child_bare(a)
+    res = measure(a)
+    base = harness.median([r["first_step"] for r in res["bare fit, Ray defaults"]])
+    rows, summary = [], {}
+    for name, runs in res.items():
+        first = harness.median([r.get("first_step") for r in runs])
+        total = harness.median([r["total"] for r in runs])
+        summary[name] = {"first_step": first, "total": total, "runs": runs}
+        rows.append([name, harness.fmt(first), harness.fmt(total), "-" if first != first else f"{first - base:+.1f}"])
+    print(f"\nstart-up, {a.rounds} rounds, medians in seconds (load {harness.machine()['load_avg']})")
+    print(harness.table(["contender", "to first step", "to exit", "vs bare defaults"], rows))
+    harness.save("startup", {"args": vars(a), "results": summary})
+
+
+if __name__ == "__main__":
+    main()

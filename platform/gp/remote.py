@@ -1,0 +1,434 @@
+"""Remote jobs through the Ray Jobs API: submit, follow, list, logs, stop.
+
+``gp submit --address http://HEAD:8265`` validates the job and creates its MLflow run on
+the submitting machine (so bad input, a missing Ray token and missing MLflow credentials
+fail at once, in one line), then submits a Ray job that trains into that run on the
+cluster (``python -m gp.remote``, see :func:`main`). The job's working directory holds
+the job and every plugin that does not come with gp itself, so a plugin installed only
+on the submitting machine still trains. The plugin's distribution, version and a hash of
+its files are tagged on the run and checked again on the cluster.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata as md
+import importlib.util
+import json
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from typing import Optional
+
+import typer
+
+from gp import tracking
+from gp.errors import GpError
+
+SPEC = "gp-job.json"  # the job, in the job's working directory
+JOB_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+           "MLFLOW_TRACKING_TOKEN", "GP_STORAGE_PATH")
+STOP_WAIT_S = "20"  # what a stopped job's driver gets to mark its run KILLED
+ADDRESS_HELP = "the cluster's Jobs API, http://HEAD:8265 (default: RAY_API_SERVER_ADDRESS or RAY_ADDRESS)"
+
+
+# --- addresses and the Ray token ---------------------------------------------------------
+
+def jobs_address(address: str | None, env: tuple[str, ...] = ("RAY_ADDRESS",)) -> str | None:
+    """``address`` (else the first set of ``env``) if it is a Jobs API URL, else None."""
+    address = address or next((os.environ[e] for e in env if os.environ.get(e)), None)
+    return address.rstrip("/") if address and address.startswith(("http://", "https://")) else None
+
+
+def ray_token() -> tuple[str, str] | None:
+    """(token, where it came from), from where Ray itself looks, or None."""
+    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
+        return os.environ["RAY_AUTH_TOKEN"].strip(), "RAY_AUTH_TOKEN"
+    path = pathlib.Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or pathlib.Path.home() / ".ray" / "auth_token")
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip(), str(path)
+    return None
+
+
+def require_token(address: str) -> str:
+    """Check that a Ray token is at hand before connecting; return where it came from."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        return "none (RAY_AUTH_MODE=disabled)"
+    found = ray_token()
+    if found is None:
+        raise GpError(f"no Ray token for {address}: set RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH to a copy "
+                      "of the head node's token file (cluster/start-head.sh prints where it is)")
+    os.environ["RAY_AUTH_MODE"] = "token"  # Ray clients send the token only in token mode
+    if found[1] != "RAY_AUTH_TOKEN" and os.stat(found[1]).st_mode & 0o077:
+        print(f"gp: warning: the token file {found[1]} is readable by others; chmod 600 it", file=sys.stderr)
+    return found[1]
+
+
+def jobs_client(address: str):
+    """A JobSubmissionClient for ``address``; one-line errors for token and network problems."""
+    source = require_token(address)
+    import logging
+
+    from ray.exceptions import AuthenticationError
+    from ray.job_submission import JobSubmissionClient
+
+    logging.getLogger("ray").setLevel(logging.WARNING)  # no INFO lines about packages and sockets
+    try:
+        return JobSubmissionClient(address)
+    except AuthenticationError:
+        raise GpError(f"the Ray cluster at {address} refused the token from {source}; "
+                      "use the token of that cluster's head node") from None
+    except ConnectionError as exc:
+        raise GpError(f"cannot reach the Ray Jobs API at {address}: {_first_line(exc)}") from None
+
+
+# --- MLflow ------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def mlflow_errors():
+    """MLflow failures of the submitting machine as one line that says what to do."""
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking.tracking_uri()
+    try:
+        yield
+    except MlflowException as exc:
+        text = str(exc)
+        if "401" in text or "403" in text or "UNAUTHENTICATED" in text or "PERMISSION_DENIED" in text:
+            raise GpError(f"MLflow at {uri} refused the request ({_status(text)}): set MLFLOW_TRACKING_USERNAME "
+                          "and MLFLOW_TRACKING_PASSWORD to an account with access") from None
+        raise GpError(f"MLflow at {uri}: {_first_line(exc)[:300]}") from None
+
+
+def shared_tracking_uri() -> str:
+    """The tracking server every node logs to (a local store cannot be shared)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not uri.startswith(("http://", "https://", "databricks")):
+        raise GpError("remote jobs log to a shared tracking server: set MLFLOW_TRACKING_URI=http://HOST:5000 "
+                      "(and MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD); see docs/cluster.md")
+    return uri
+
+
+def _status(text: str) -> str:
+    found = re.search(r"\b(401|403)\b", text)
+    return f"HTTP {found.group(1)}" if found else "not authorized"
+
+
+# --- plugins: identity, hash, shipping ---------------------------------------------------
+
+def _entry_points(name: str) -> list:
+    return [ep for ep in md.entry_points(group="gp") if ep.name == name]
+
+
+def _module_root(module: str) -> pathlib.Path:
+    """The package folder or file of ``module``'s top-level module."""
+    spec = importlib.util.find_spec(module.split(".")[0])
+    if spec is None:
+        raise GpError(f"plugin module {module} is not importable here")
+    if spec.submodule_search_locations:
+        return pathlib.Path(list(spec.submodule_search_locations)[0])
+    return pathlib.Path(spec.origin)
+
+
+def _files(root: pathlib.Path) -> list[pathlib.Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+
+
+def tree_hash(root: pathlib.Path) -> str:
+    """SHA-256 over the relative names and contents of a module's files."""
+    h = hashlib.sha256()
+    for path in _files(root):
+        h.update(path.relative_to(root.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def plugin_identity(origin) -> dict:
+    """Distribution, version, module root and hash of the entry point ``origin.plugin``."""
+    eps = _entry_points(origin.plugin)
+    if not eps:
+        return {"dist": origin.dist, "version": origin.version, "hash": "unknown", "root": None}
+    root = _module_root(eps[0].module)
+    return {"dist": origin.dist, "version": origin.version, "hash": tree_hash(root), "root": str(root),
+            "entry_point": origin.plugin}
+
+
+def ship(identity: dict, into: pathlib.Path) -> bool:
+    """Copy a plugin that does not come with gp into the job's folder; True if shipped.
+
+    The copy gets a minimal ``.dist-info`` with its ``gp`` entry points, so the cluster
+    discovers it like an installed distribution (the job's folder is first on sys.path).
+    """
+    if identity["dist"] in ("gp", "unknown") or not identity["root"]:
+        return False
+    root = pathlib.Path(identity["root"])
+    copy = shutil.copytree if root.is_dir() else shutil.copy2
+    copy(root, into / root.name, **({"ignore": shutil.ignore_patterns("__pycache__")} if root.is_dir() else {}))
+    top = root.name.removesuffix(".py")
+    eps = [ep for ep in md.distribution(identity["dist"]).entry_points
+           if ep.group == "gp" and ep.module.split(".")[0] == top]
+    info = into / f"{re.sub(r'[-_.]+', '_', identity['dist'])}-{identity['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {identity['dist']}\nVersion: {identity['version']}\n")
+    (info / "entry_points.txt").write_text("[gp]\n" + "".join(f"{ep.name} = {ep.value}\n" for ep in eps))
+    return True
+
+
+# --- submitting --------------------------------------------------------------------------
+
+def _prepare(overrides: list[str], file: str | None):
+    """Validate the job here (the data is checked on the cluster); (job, origin)."""
+    from gp import config as cfgmod
+    from gp.orchestrate import _resume_config
+    from gp.plugins import load_registry
+
+    raw = cfgmod.parse(overrides, file)
+    registry = load_registry()
+    if raw.get("resume"):
+        raw = _resume_config(raw)
+    job, model_cfg = cfgmod.validate(raw, registry)
+    job.model = model_cfg.model_dump()
+    return job, registry.origin(job.plugin)
+
+
+def _job_env(submitted: float) -> dict[str, str]:
+    env = {k: os.environ[k] for k in JOB_ENV if os.environ.get(k)}
+    env.update(GP_SUBMITTED_AT=f"{submitted:.3f}", RAY_JOB_STOP_WAIT_TIME_S=STOP_WAIT_S, PYTHONUNBUFFERED="1",
+               MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false")
+    return env
+
+
+def submit_job(overrides: list[str], file: str | None, address: str, follow: bool = False,
+               verbose: bool = False) -> str:
+    """Submit a job to the cluster at ``address``; return its run id (after it ends if ``follow``)."""
+    t0 = time.time()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    client = jobs_client(address)
+    shared_tracking_uri()
+    with mlflow_errors():
+        c = tracking.client()
+        c.search_experiments(max_results=1)  # the account works, before anything else
+        job, origin = _prepare(overrides, file)
+        identity = plugin_identity(origin)
+        run_id = job.resume or tracking.start_run(c, job, origin)
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="gp-job-"))
+    try:
+        job_id = _submit(client, c, job, run_id, identity, folder, t0, verbose)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"gp: job {job_id} submitted to {address}; run {run_id} ({job.plugin} on {job.data.name}) "
+          f"at {tracking.tracking_uri()}", flush=True)
+    if follow:
+        follow_job(client, job_id, run_id, address)
+        print(f"gp: run {run_id} finished; 'gp sample {run_id} --out grid.png' draws samples", flush=True)
+    else:
+        print(f"gp: 'gp logs {job_id} --follow' streams its logs, 'gp stop {job_id}' stops it", flush=True)
+    return run_id
+
+
+def _submit(client, c, job, run_id, identity, folder, t0, verbose) -> str:
+    shipped = ship(identity, folder)
+    spec = {"job": job.model_dump(), "run_id": run_id, "verbose": verbose,
+            "plugin": {k: identity.get(k) for k in ("dist", "version", "hash", "entry_point")}}
+    (folder / SPEC).write_text(json.dumps(spec))
+    job_id = f"gp-{re.sub(r'[^a-z0-9]+', '-', job.plugin.lower())}-{run_id[:8]}-{secrets.token_hex(3)}"
+    _tag(c, run_id, {"gp.plugin.hash": identity["hash"], "gp.plugin.shipped": str(shipped).lower(),
+                     "gp.ray.job_id": job_id})
+    try:
+        client.submit_job(entrypoint="python -m gp.remote", submission_id=job_id,
+                          runtime_env={"working_dir": str(folder), "env_vars": _job_env(t0)},
+                          metadata={"gp.run_id": run_id, "gp.plugin": job.plugin})
+    except Exception as exc:
+        c.set_tag(run_id, "gp.failure", f"submission failed: {_first_line(exc)[:300]}")
+        c.set_terminated(run_id, "FAILED")
+        raise GpError(f"the cluster refused the job: {_first_line(exc)[:300]}") from None
+    return job_id
+
+
+def _tag(c, run_id: str, tags: dict[str, str]) -> None:
+    from mlflow.entities import RunTag
+
+    c.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+
+# --- following, listing, stopping --------------------------------------------------------
+
+def follow_job(client, job_id: str, run_id: str | None = None, address: str = "") -> str:
+    """Stream a job's logs until it ends; Ctrl-C stops the job (its run becomes KILLED)."""
+    import asyncio
+
+    try:
+        asyncio.run(_tail(client, job_id))
+    except KeyboardInterrupt:
+        _stop_and_wait(client, job_id, run_id, address)
+        raise
+    status = str(client.get_job_status(job_id).value)
+    if status != "SUCCEEDED":
+        raise GpError(f"job {job_id} {status.lower()}: {_job_error(client, job_id)}"
+                      + (f" (run {run_id})" if run_id else ""))
+    return status
+
+
+async def _tail(client, job_id: str) -> None:
+    async for lines in client.tail_job_logs(job_id):
+        print(lines, end="", flush=True)
+
+
+def _job_error(client, job_id: str) -> str:
+    """The job's own error line (gp's 'error:' line if it printed one)."""
+    logs = client.get_job_logs(job_id).splitlines()
+    mine = [l for l in logs if l.startswith("error:")]
+    return mine[-1][len("error: "):] if mine else _first_line(client.get_job_info(job_id).message or "no message")
+
+
+def _stop_and_wait(client, job_id: str, run_id: str | None, address: str, timeout: float = 60) -> None:
+    print(f"\ngp: stopping job {job_id} ...", file=sys.stderr, flush=True)
+    client.stop_job(job_id)
+    deadline = time.time() + timeout
+    while time.time() < deadline and not client.get_job_status(job_id).is_terminal():
+        time.sleep(0.5)
+    if run_id:
+        print(f"gp: job {job_id} stopped; run {run_id} keeps its last checkpoint: "
+              f"gp submit --address {address} resume={run_id}", file=sys.stderr, flush=True)
+
+
+def _client_for(address: str | None):
+    url = jobs_address(address, ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS"))
+    if not url:
+        raise GpError("give the cluster's Jobs API: --address http://HEAD:8265 (or set RAY_ADDRESS)")
+    return jobs_client(url), url
+
+
+def jobs_table(address: str | None) -> str:
+    """gp's jobs on the cluster, newest first: id, status, run, plugin, start time."""
+    client, _ = _client_for(address)
+    rows = [j for j in client.list_jobs() if (j.metadata or {}).get("gp.run_id")]
+    rows.sort(key=lambda j: j.start_time or 0, reverse=True)
+    lines = [f"{'JOB':<34} {'STATUS':<10} {'RUN':<33} {'PLUGIN':<12} STARTED"]
+    for j in rows:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime((j.start_time or 0) / 1000))
+        lines.append(f"{j.submission_id:<34} {j.status.value:<10} {j.metadata['gp.run_id']:<33} "
+                     f"{j.metadata.get('gp.plugin', ''):<12} {started}")
+    return "\n".join(lines) if rows else "no gp jobs on this cluster"
+
+
+def job_logs(job_id: str, address: str | None, follow: bool) -> None:
+    """Print a job's logs (``follow``: until it ends; Ctrl-C only stops following)."""
+    client, _ = _client_for(address)
+    _known(client, job_id)
+    if not follow:
+        print(client.get_job_logs(job_id), end="")
+        return
+    import asyncio
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_tail(client, job_id))
+
+
+def stop(job_id: str, address: str | None) -> str:
+    """Stop a job; its driver marks the run KILLED and keeps the last checkpoint."""
+    client, url = _client_for(address)
+    info = _known(client, job_id)
+    if info.status.is_terminal():
+        return f"gp: job {job_id} already {info.status.value.lower()}"
+    _stop_and_wait(client, job_id, (info.metadata or {}).get("gp.run_id"), url)
+    return f"gp: job {job_id} {client.get_job_status(job_id).value.lower()}"
+
+
+def _known(client, job_id: str):
+    try:
+        return client.get_job_info(job_id)
+    except RuntimeError:
+        raise GpError(f"no job {job_id} on this cluster; 'gp jobs' lists them") from None
+
+
+def _first_line(exc) -> str:
+    lines = [l for l in str(exc).splitlines() if l.strip()]
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+# --- commands (added to gp's command line in gp.cli) -------------------------------------
+
+def jobs_command(address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP)):
+    """gp's jobs on a Ray cluster: id, status, MLflow run, plugin, start time."""
+    typer.echo(jobs_table(address))
+
+
+def logs_command(
+    job: str = typer.Argument(..., help="job id (gp jobs lists them)"),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep streaming until the job ends (Ctrl-C stops following only)"),
+):
+    """A job's logs: the driver's output, progress and errors."""
+    job_logs(job, address, follow)
+
+
+def stop_command(
+    job: str = typer.Argument(..., help="job id (gp jobs lists them)"),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+):
+    """Stop a job: its run becomes KILLED and keeps its last checkpoint (resume= continues it)."""
+    typer.echo(stop(job, address))
+
+
+# --- on the cluster: the job's driver ----------------------------------------------------
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt  # 'gp stop' and Ctrl-C on a following client send SIGTERM
+
+
+def check_plugin(expected: dict, origin) -> None:
+    """Refuse to train a plugin whose files differ from the submitter's."""
+    here = plugin_identity(origin)
+    if expected.get("hash") not in (None, "unknown") and here["hash"] != expected["hash"]:
+        raise GpError(f"plugin {origin.plugin} here ({here['dist']} {here['version']}, hash {here['hash'][:12]}) "
+                      f"differs from the submitter's ({expected['dist']} {expected['version']}, hash "
+                      f"{expected['hash'][:12]}); install the same version on every node")
+
+
+def run_here(spec: dict) -> str:
+    """Train the submitted job into its run (the entry point of a remote job)."""
+    from gp import orchestrate
+    from gp.config import JobConfig
+    from gp.plugins import load_registry
+
+    c, run_id = tracking.client(), spec["run_id"]
+    job = JobConfig.model_validate(spec["job"])
+    try:
+        registry = load_registry()
+        check_plugin(spec["plugin"], registry.origin(job.plugin))
+        orchestrate._check_data(registry, job)
+    except GpError as exc:
+        orchestrate._finish(c, run_id, "FAILED", str(exc))
+        raise
+    c.update_run(run_id, status="RUNNING")
+    print(f"gp: run {run_id} ({job.plugin} on {job.data.name}) on the cluster, tracking at "
+          f"{tracking.tracking_uri()}", flush=True)
+    submitted = float(os.environ.get("GP_SUBMITTED_AT") or time.time())
+    return orchestrate.train(c, job, run_id, None, spec.get("verbose", False), submitted)
+
+
+def main() -> None:
+    """``python -m gp.remote`` in the job's working directory: errors as one line."""
+    signal.signal(signal.SIGTERM, _interrupted)
+    spec = json.loads(pathlib.Path(SPEC).read_text())
+    try:
+        run_id = run_here(spec)
+    except GpError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    except (KeyboardInterrupt, SystemExit):  # ray.init turns SIGTERM into SystemExit
+        print(f"gp: stopped; run {spec['run_id']} is KILLED and keeps its last checkpoint", flush=True)
+        sys.exit(130)
+    print(f"gp: run {run_id} finished", flush=True)
+
+
+if __name__ == "__main__":
+    main()

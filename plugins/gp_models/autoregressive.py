@@ -1,0 +1,188 @@
+"""Shared machinery of the autoregressive image models (van den Oord, Kalchbrenner, Kavukcuoglu
+2016, "Pixel Recurrent Neural Networks", ICML; van den Oord et al. 2016, "Conditional Image
+Generation with PixelCNN Decoders", NeurIPS).
+
+p(x) = prod_i p(x_i | x_<i) over pixels in raster order and, within a pixel, over the
+channels in the order R -> G -> B. :class:`MaskedConv2d` enforces that order with masks A
+(a pixel does not see itself) and B (a channel sees itself in later layers). Data are
+discretised: ``output=softmax`` quantises [0, 1] to 8 bits and predicts a 256-way softmax
+per channel; ``output=bernoulli`` binarises at 0.5 (``x > 0.5`` -> 1, deterministically)
+and predicts one Bernoulli logit per channel. :class:`Autoregressive` owns the exact
+``log_prob`` (nats per example), the loss and the pixel-by-pixel sampler.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from gp.model import GenerativeModel, ModelConfig
+from gp.render import grid
+
+
+def channel_groups(n: int, colours: int, chunks: int = 1) -> torch.Tensor:
+    """Colour (0=R, 1=G, 2=B) of each of ``n`` feature channels made of ``chunks`` equal chunks, (n,)."""
+    per = n // chunks
+    return torch.arange(n) % per * colours // per
+
+
+def causal_mask(kernel, centre, kind: str, in_groups, out_groups) -> torch.Tensor:
+    """(out, in, kh, kw) mask: taps before the centre in raster order, and at the centre the
+    input colours before (mask A) or up to (mask B) the output's colour."""
+    rows, cols = torch.arange(kernel[0])[:, None], torch.arange(kernel[1])[None, :]
+    before = (rows < centre[0]) | ((rows == centre[0]) & (cols < centre[1]))  # (kh, kw)
+    at = (rows == centre[0]) & (cols == centre[1])
+    seen = out_groups[:, None] > in_groups[None, :] if kind == "A" else out_groups[:, None] >= in_groups[None, :]
+    return (before | (at & seen[:, :, None, None])).float()
+
+
+class MaskedConv2d(nn.Conv2d):
+    """Convolution whose output at a pixel sees earlier pixels and, at the pixel itself, earlier
+    colours (mask A) or earlier-or-same colours (mask B). The output is aligned with ``centre``."""
+
+    def __init__(self, cin, cout, kernel, kind: str, colours: int, centre=None, out_chunks: int = 1):
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        ci, cj = centre or (kh // 2, kw // 2)
+        super().__init__(cin, cout, (kh, kw))
+        self.pad = (cj, kw - 1 - cj, ci, kh - 1 - ci)  # left, right, top, bottom
+        groups = channel_groups(cin, colours), channel_groups(cout, colours, out_chunks)
+        self.register_buffer("mask", causal_mask((kh, kw), (ci, cj), kind, *groups), persistent=False)
+
+    def forward(self, x):  # (B, cin, H, W) -> (B, cout, H, W)
+        left, right, top, bottom = self.pad
+        if left == right and top == bottom:
+            return F.conv2d(x, self.weight * self.mask, self.bias, padding=(top, left))
+        return F.conv2d(F.pad(x, self.pad), self.weight * self.mask, self.bias)
+
+
+def shift_down(x):
+    """Move every row one down (zeros in the top row), (B, C, H, W)."""
+    return F.pad(x, (0, 0, 1, 0))[:, :, :-1]
+
+
+def output_head(width: int, colours: int, k: int) -> nn.Sequential:
+    """ReLU, 1x1 mask-B conv, ReLU, 1x1 mask-B conv to ``k`` logits per colour: (B, colours*k, H, W)."""
+    return nn.Sequential(nn.ReLU(), MaskedConv2d(width, width, 1, "B", colours),
+                         nn.ReLU(), MaskedConv2d(width, colours * k, 1, "B", colours))
+
+
+class AutoregressiveConfig(ModelConfig):
+    output: str = Field("softmax", pattern="^(softmax|bernoulli)$",
+                        description="softmax: 256-way per channel on 8-bit data; bernoulli: data binarised at 0.5")
+    conditional: bool = Field(False, description="learn a class-conditional bias; sample(n, y) honours y")
+    label_drop: float = Field(0.1, ge=0, le=1,
+                              description="conditional only: share of training labels hidden, to also learn p(x)")
+
+
+class Autoregressive(GenerativeModel):
+    """Base of PixelCNN and PixelRNN. Subclasses build ``trunk(v, labels)`` -> (B, F, H, W)
+    (the input ``v`` is the discretised image scaled to [-1, 1]) and ``head`` (1x1 layers)."""
+
+    family = "autoregressive"
+    log_prob_exact = True
+    conditional = True  # capable; an instance honours y only if config.conditional
+    #: Rows above and columns aside that one output sees (None: all rows above); sampling crops to it.
+    reach: int | None = None
+
+    def __init__(self, config, data):
+        super().__init__(config, data)
+        self.conditional = config.conditional
+        self.levels = 2 if config.output == "bernoulli" else 256
+        self.k = 1 if config.output == "bernoulli" else 256  # logits per channel
+
+    def label_embedding(self, width: int) -> nn.Embedding:
+        """A per-class bias of ``width`` channels; the last row is 'no label'."""
+        return nn.Embedding(self.data.num_classes + 1, width)
+
+    def labels(self, y, n: int) -> torch.Tensor:
+        """(n,) class indices, ``num_classes`` for 'no label' (y None or -1, or unconditional)."""
+        none = torch.full((n,), self.data.num_classes, dtype=torch.long, device=self.device)
+        if y is None or not self.conditional:
+            return none
+        y = y.to(self.device).long()
+        return torch.where(y < 0, none, y)
+
+    def discretise(self, x) -> torch.Tensor:
+        """[0, 1] images -> levels 0..levels-1 as floats, (B, C, H, W)."""
+        return (x > 0.5).float() if self.levels == 2 else (x * 255).round().clamp(0, 255)
+
+    def net_input(self, t) -> torch.Tensor:
+        return t * (2 / (self.levels - 1)) - 1
+
+    def logits(self, v, labels) -> torch.Tensor:
+        """Logits of every channel of every pixel, (B, k, C, H, W)."""
+        return self.split(self.head(self.trunk(v, labels)))
+
+    def split(self, out) -> torch.Tensor:  # (B, C*k, H, W) -> (B, k, C, H, W)
+        return out.unflatten(1, (self.data.shape[0], self.k)).transpose(1, 2)
+
+    def log_lik(self, logits, t) -> torch.Tensor:
+        """log p(t) in nats per example (B,) from logits (B, k, C, H, W) and levels t (B, C, H, W)."""
+        if self.k == 1:
+            ll = -F.binary_cross_entropy_with_logits(logits[:, 0], t, reduction="none")
+        else:
+            ll = -F.cross_entropy(logits, t.long(), reduction="none")
+        return ll.flatten(1).sum(1)
+
+    def nll(self, x, y=None) -> torch.Tensor:
+        t = self.discretise(x)
+        return -self.log_lik(self.logits(self.net_input(t), self.labels(y, len(x))), t)
+
+    def forward(self, batch, update="model"):
+        x, y = batch["x"], batch["y"]
+        if self.conditional and self.training:  # hide some labels so p(x) is learned too
+            y = torch.where(torch.rand(len(y), device=y.device) < self.config.label_drop, -1, y)
+        nll = self.nll(x, y)  # (B,)
+        return {"loss": nll.mean(), "bits_per_dim": nll.mean() / (self.data.dim * math.log(2))}
+
+    @torch.no_grad()
+    def log_prob(self, x, y=None):
+        """Exact log p(x) (or log p(x | y)) of the discretised images, nats per example (B,)."""
+        return -self.nll(x, y)
+
+    @torch.no_grad()
+    def sample(self, n, y=None):
+        return self.complete(torch.zeros(n, *self.data.shape, device=self.device), y)
+
+    @torch.no_grad()
+    def complete(self, x, y=None, start: int = 0) -> torch.Tensor:
+        """Keep the first ``start`` pixels (raster order) of ``x`` (B, C, H, W); sample the rest."""
+        t = self.discretise(x)
+        v, labels, cache = self.net_input(t), self.labels(y, len(x)), {}
+        colours, _, width = self.data.shape
+        for p in range(start, t[0, 0].numel()):
+            i, j = divmod(p, width)
+            for c in range(colours):
+                t[:, c, i, j] = self.draw(self.logits_at(v, labels, i, j, cache)[:, :, c])
+                v[:, c, i, j] = self.net_input(t[:, c, i, j])
+        return t / (self.levels - 1)
+
+    def logits_at(self, v, labels, i: int, j: int, cache: dict) -> torch.Tensor:
+        """Logits (B, k, C) of pixel (i, j), from the rows and columns within ``reach`` only."""
+        r, width = self.reach, v.shape[3]
+        top, left = (0, 0) if r is None else (max(0, i - r), max(0, j - r))
+        right = width if r is None else min(width, j + r + 1)
+        feats = self.trunk(v[:, :, top:i + 1, left:right], labels)  # (B, F, rows, cols)
+        return self.split(self.head(feats[:, :, -1:, j - left:j - left + 1]))[..., 0, 0]
+
+    def draw(self, logits) -> torch.Tensor:
+        """One level per row of logits (B, k), as floats (B,)."""
+        if self.k == 1:
+            return torch.bernoulli(torch.sigmoid(logits[:, 0]))
+        return torch.distributions.Categorical(logits=logits).sample().float()
+
+    @torch.no_grad()
+    def figures(self, data):
+        """Completions of held-out images whose bottom half is removed: a grid whose rows are
+        the originals, the occluded inputs, then independent completions."""
+        n = 6
+        x, y = data.x[:n].to(self.device), data.y[:n].to(self.device)
+        shown = self.discretise(x) / (self.levels - 1)
+        rows, width = self.data.shape[1:]
+        occluded = shown.clone()
+        occluded[:, :, rows // 2:] = 0.5
+        done = self.complete(x.repeat(n - 2, 1, 1, 1), y.repeat(n - 2), start=rows // 2 * width)
+        return {"completions": grid(torch.cat([shown, occluded, done]))}

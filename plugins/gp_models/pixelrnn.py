@@ -1,0 +1,148 @@
+"""PixelRNN (van den Oord, Kalchbrenner, Kavukcuoglu 2016, "Pixel Recurrent Neural Networks", ICML).
+
+A 7x7 mask-A convolution, then residual LSTM layers, then two 1x1 layers.
+``variant=row``: Row LSTM, rows top to bottom; the input-to-state map is a 3x1 mask-B
+convolution along the row, the state-to-state map a 3x1 convolution of the row above.
+``variant=diagonal``: Diagonal BiLSTM; each row is skewed one column right of the one above,
+and an LSTM runs along the skewed columns (the diagonals) with a 2x1 state-to-state
+convolution (the pixel above and the pixel to the left), once left to right and once right
+to left; the right-to-left output is shifted down one row so the model stays causal.
+Output and discretisation (``output=softmax`` on 8-bit data or ``output=bernoulli`` on data
+binarised at 0.5) are described in :mod:`gp_models.autoregressive`.
+"""
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from gp import hookimpl
+from gp_models.autoregressive import Autoregressive, AutoregressiveConfig, MaskedConv2d, output_head, shift_down
+
+FIRST_KERNEL = 7
+
+
+class PixelRNNConfig(AutoregressiveConfig):
+    variant: str = Field("row", pattern="^(row|diagonal)$", description="row (Row LSTM) or diagonal (Diagonal BiLSTM)")
+    hidden: int = Field(32, ge=3, description="feature channels and LSTM units of every layer")
+    layers: int = Field(2, ge=1, description="residual LSTM layers")
+
+
+def lstm_update(gates, c, dim: int = 1):
+    """LSTM cell from pre-activations (chunks i, f, o, g along ``dim``) and the cell c."""
+    i, f, o, g = gates.chunk(4, dim)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def skew(x):
+    """Shift row i right by i: (B, C, H, W) -> (B, C, H, W + H - 1)."""
+    b, c, h, w = x.shape
+    return F.pad(x, (0, h)).flatten(2)[..., : h * (w + h - 1)].view(b, c, h, w + h - 1)
+
+
+def unskew(x, w: int):
+    """Inverse of :func:`skew`: (B, C, H, W + H - 1) -> (B, C, H, W)."""
+    b, c, h, _ = x.shape
+    return F.pad(x.flatten(2), (0, h)).view(b, c, h, w + h)[..., :w]
+
+
+class RowLSTM(nn.Module):
+    """Row LSTM layer with a residual connection, (B, h, H, W) -> (B, h, H, W)."""
+
+    def __init__(self, h, colours):
+        super().__init__()
+        self.i2s = MaskedConv2d(h, 4 * h, (1, 3), "B", colours, out_chunks=4)
+        self.s2s = nn.Conv1d(h, 4 * h, 3, padding=1)
+        self.out = MaskedConv2d(h, h, 1, "B", colours)
+
+    def step(self, x, state):
+        """One row x (B, h, 1, W) given the state-to-state term and cell of the row above (None
+        at the top); returns the output row and the state for the next row."""
+        gates = self.i2s(x)[:, :, 0]  # (B, 4h, W)
+        if state is None:
+            state = self.s2s(torch.zeros_like(gates[:, ::4])), torch.zeros_like(gates[:, ::4])
+        hid, cell = lstm_update(gates + state[0], state[1])
+        return x + self.out(hid[:, :, None]), (self.s2s(hid), cell)
+
+    def forward(self, x):
+        rows, state = [], None
+        for r in range(x.shape[2]):
+            out, state = self.step(x[:, :, r:r + 1], state)
+            rows.append(out)
+        return torch.cat(rows, 2)
+
+
+class DiagonalBiLSTM(nn.Module):
+    """Diagonal BiLSTM layer with a residual connection, (B, h, H, W) -> (B, h, H, W). Both
+    directions run in one scan: channels [left-to-right | right-to-left (mirrored input)]."""
+
+    def __init__(self, h, colours):
+        super().__init__()
+        self.i2s = MaskedConv2d(h, 8 * h, 1, "B", colours, out_chunks=8)
+        self.s2s = nn.Conv1d(2 * h, 8 * h, 2, padding=1, groups=2)  # per direction: rows r-1 and r
+        self.out = MaskedConv2d(h, h, 1, "B", colours)
+
+    def scan(self, gates):
+        """LSTMs along the columns of a skewed map: gates (B, 2*4h, H, T) -> hidden (B, 2h, H, T)."""
+        hid = cell = torch.zeros_like(gates[:, ::4, :, 0])  # (B, 2h, H)
+        cols = []
+        for t in range(gates.shape[3]):  # row r sees rows r-1 and r of the previous column
+            pre = (gates[..., t] + self.s2s(hid)[..., :-1]).unflatten(1, (2, -1))  # (B, 2, 4h, H)
+            hid, cell = (s.flatten(1, 2) for s in lstm_update(pre, cell.unflatten(1, (2, -1)), dim=2))
+            cols.append(hid)
+        return torch.stack(cols, 3)
+
+    def forward(self, x):
+        w = x.shape[3]
+        fwd, bwd = self.i2s(x).chunk(2, 1)  # each (B, 4h, H, W)
+        left, right = unskew(self.scan(skew(torch.cat([fwd, bwd.flip(3)], 1))), w).chunk(2, 1)
+        return x + self.out(left + shift_down(right.flip(3)))
+
+
+class PixelRNN(Autoregressive):
+    name, Config = "pixelrnn", PixelRNNConfig
+    tiny = {"hidden": 8, "layers": 1, "conditional": True}
+
+    def __init__(self, config: PixelRNNConfig, data):
+        super().__init__(config, data)
+        c, h = data.shape[0], config.hidden
+        layer = RowLSTM if config.variant == "row" else DiagonalBiLSTM
+        self.first = MaskedConv2d(c, h, FIRST_KERNEL, "A", c)
+        self.stack = nn.ModuleList(layer(h, c) for _ in range(config.layers))
+        self.bias = self.label_embedding(h)
+        self.head = output_head(h, c, self.k)
+
+    def trunk(self, v, labels):  # (B, C, H, W) in [-1, 1] -> (B, h, H, W)
+        x = self.first(v) + self.bias(labels)[:, :, None, None]
+        for layer in self.stack:
+            x = layer(x)
+        return x
+
+    def logits_at(self, v, labels, i, j, cache):
+        """Row LSTM: keep every layer's state after the completed rows; per pixel recompute row i
+        only, on the columns within reach (the state-to-state terms come whole from the cache)."""
+        if self.config.variant != "row":
+            return super().logits_at(v, labels, i, j, cache)
+        while cache.get("done", 0) < i:
+            cache["state"] = self.row(v, labels, cache.get("done", 0), cache.get("state"))[1]
+            cache["done"] = cache.get("done", 0) + 1
+        left = max(0, j - FIRST_KERNEL // 2 - len(self.stack))  # each layer reaches one column left
+        right = j + FIRST_KERNEL // 2 + 1  # the first layer sees the rows above to the right
+        states = [tuple(s[..., left:right] for s in state) for state in cache["state"]] if i else None
+        x = self.row(v[..., left:right], labels, i, states)[0]  # (B, h, 1, cols)
+        return self.split(self.head(x[..., j - left:j - left + 1]))[..., 0, 0]
+
+    def row(self, v, labels, r, states):
+        """Trunk features of row r (B, h, 1, W) and each layer's state after it, given those after row r-1."""
+        top = max(0, r - FIRST_KERNEL // 2)
+        x = self.first(v[:, :, top:r + 1])[:, :, -1:] + self.bias(labels)[:, :, None, None]
+        new = []
+        for layer, state in zip(self.stack, states or [None] * len(self.stack)):
+            x, state = layer.step(x, state)
+            new.append(state)
+        return x, new
+
+
+@hookimpl
+def register_models(register):
+    register(PixelRNN)

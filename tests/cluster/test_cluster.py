@@ -1,0 +1,259 @@
+"""gp on a real two-node Ray cluster with a shared, access-controlled MLflow server.
+
+Every job goes through ``gp submit --address http://HEAD:8265`` (the Ray Jobs API). The
+faults each check that nothing is lost: every metric point is counted. The tests run in
+file order: the last one replaces a node.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+from gp.remote import tree_hash
+from tests.cluster.conftest import PLUGIN, record
+from tests.helpers import one_line_error
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+
+SLEEPY = ("plugin=sleepy", "data=digits", "trainer.num_workers=2", "trainer.batch_size=8",
+          "trainer.log_every=1", "trainer.samples=16")
+
+
+def ids(text: str) -> tuple[str, str]:
+    """(job id, run id) from gp submit's output."""
+    found = re.search(r"job (\S+) submitted to \S+; run ([0-9a-f]{32})", text)
+    assert found, text
+    return found.group(1), found.group(2)
+
+
+def history(cluster, run_id: str, key: str = "model/loss") -> list:
+    return cluster.mlflow(lambda c: c.get_metric_history(run_id, key))
+
+
+def wait_until(check, timeout: float, what: str, every: float = 0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def wait_steps(cluster, run_id: str, n: int, timeout: float = 300) -> int:
+    """Wait until the run has logged step ``n``; return the last step logged."""
+    def reached():
+        top = max((m.step for m in history(cluster, run_id)), default=0)
+        return top if top >= n else None
+
+    return wait_until(reached, timeout, f"step {n} of run {run_id}")
+
+
+def unique_steps(points) -> list[int]:
+    return sorted({m.step for m in points})
+
+
+def workers(cluster, job_id: str, **filters) -> list[dict]:
+    """The Ray Train worker actors of a job (its Ray job id comes from the Jobs API)."""
+    ray_job = wait_until(lambda: cluster.job(job_id).get("job_id"), 120, f"job {job_id} to start")
+    return cluster.state("actors", class_name="RayTrainWorker", job_id=ray_job, **filters)
+
+
+def run_of(cluster, run_id: str):
+    return cluster.mlflow(lambda c: c.get_run(run_id))
+
+
+def runs_of_job(cluster, job_id: str) -> list:
+    def search(c):
+        exps = [e.experiment_id for e in c.search_experiments()]
+        return c.search_runs(exps, filter_string=f"tags.`gp.ray.job_id` = '{job_id}'")
+
+    return cluster.mlflow(search)
+
+
+# --- refusals: no token, no credentials ------------------------------------------------
+
+def test_submit_without_ray_token_is_refused_at_once(cluster, tmp_path):
+    env = cluster.env(RAY_AUTH_TOKEN_PATH=None, HOME=str(tmp_path))
+    t0 = time.time()
+    line = one_line_error(cluster.gp("submit", "--address", cluster.address, "plugin=aae", env=env))
+    assert "no Ray token" in line and "RAY_AUTH_TOKEN" in line
+    gcs = one_line_error(cluster.gp("submit", "--address", "127.0.0.1:6379", "plugin=aae", "data=digits", env=env))
+    assert "no Ray token" in gcs
+    assert time.time() - t0 < 60  # Ray alone would retry ~20 s and raise a generic ConnectionError
+    wrong = cluster.env(RAY_AUTH_TOKEN="0" * 64)
+    assert "refused the token" in one_line_error(cluster.gp("jobs", "--address", cluster.address, env=wrong))
+
+
+def test_submit_without_mlflow_credentials_is_refused(cluster):
+    for env in (cluster.env(MLFLOW_TRACKING_USERNAME=None, MLFLOW_TRACKING_PASSWORD=None),
+                cluster.env(MLFLOW_TRACKING_PASSWORD="wrong-password")):
+        line = one_line_error(cluster.gp("submit", "--address", cluster.address, "plugin=aae", "data=digits", env=env))
+        assert "refused the request (HTTP 401)" in line and "MLFLOW_TRACKING_USERNAME" in line
+    assert cluster.gp("jobs", "--address", cluster.address).stdout.strip() == "no gp jobs on this cluster"
+
+
+# --- two nodes, one shared run ----------------------------------------------------------
+
+def test_two_workers_on_two_nodes_log_one_run(cluster):
+    t0 = time.time()
+    proc = cluster.gp("submit", "--address", cluster.address, "plugin=aae", "data=digits", "trainer.epochs=2",
+                      "trainer.num_workers=2", "trainer.log_every=1", "model.latent_dim=2")
+    returned = time.time() - t0
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    job_id, run_id = ids(proc.stdout)
+    follow = cluster.gp("logs", job_id, "--address", cluster.address, "--follow")
+    assert "gp: run " + run_id + " finished" in follow.stdout, follow.stdout[-3000:]
+    assert cluster.job(job_id)["status"] == "SUCCEEDED"
+    assert re.search(rf"{job_id}\s+SUCCEEDED\s+{run_id}\s+aae", cluster.gp("jobs", "--address", cluster.address).stdout)
+    placed = [w["node_id"] for w in workers(cluster, job_id)]
+    assert len(placed) == 2 and len(set(placed)) == 2  # one worker per node: each node offers one CPU
+    assert list((cluster.base / "storage").glob(f"{run_id}-*"))  # Ray Train used the nodes' GP_STORAGE_PATH
+
+    run = run_of(cluster, run_id)
+    assert run.info.status == "FINISHED" and len(runs_of_job(cluster, job_id)) == 1
+    points = history(cluster, run_id, "reconstruction/loss")
+    assert [m.step for m in points] == list(range(1, 23))  # rank 0 alone logs each step once
+    images = cluster.mlflow(lambda c: [a.path for a in c.list_artifacts(run_id, "images")])
+    assert sorted(int(p.split("+")[2]) for p in images if "/samples+" in p and p.endswith(".png")) == [1, 2]
+    first = points[0].timestamp / 1000 - t0
+    record(f"two-node aae: submit returned in {returned:.1f} s; first training step {first:.1f} s after "
+           f"'gp submit --address' (run tag gp.seconds_to_first_step={run.data.tags['gp.seconds_to_first_step']})")
+
+
+def test_no_secret_in_any_param_or_tag(cluster):
+    secrets = [cluster.password, cluster.admin_password, cluster.token.read_text().strip(),
+               (cluster.base / "mlflow" / "secret_key").read_text().strip()]
+
+    def everything(c):
+        runs = c.search_runs([e.experiment_id for e in c.search_experiments()])
+        return runs, " ".join(f"{k}={v}" for r in runs for d in (r.data.params, r.data.tags) for k, v in d.items())
+
+    runs, text = cluster.mlflow(everything)
+    assert runs, "no runs to check"
+    assert not [s for s in secrets if s in text]
+    assert not re.search(r"MLFLOW_TRACKING_PASSWORD|RAY_AUTH_TOKEN=", text)
+
+
+# --- faults -------------------------------------------------------------------------------
+
+def test_killed_worker_resumes_from_its_checkpoint_in_the_same_run(cluster):
+    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=3",
+                      "trainer.steps_per_epoch=30", "model.step_seconds=0.25")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    job_id, run_id = ids(proc.stdout)
+    before = wait_steps(cluster, run_id, 36)  # in epoch 2, after epoch 1's checkpoint
+    on_w1 = [w for w in workers(cluster, job_id, state="ALIVE") if cluster.node_of(w["pid"]) == "w1"]
+    assert len(on_w1) == 1, on_w1
+    victim = on_w1[0]
+    killed_at = time.time()
+    os.kill(victim["pid"], signal.SIGKILL)
+    info = cluster.wait_job(job_id)
+    assert info["status"] == "SUCCEEDED", info
+    logs = cluster.gp("logs", job_id, "--address", cluster.address).stdout
+    assert "worker failure 1:" in logs and "restarting the workers from the last checkpoint" in logs, logs[-3000:]
+    said = re.search(r"gp: worker failure 1: .*", logs).group(0)
+
+    points = history(cluster, run_id)
+    assert unique_steps(points) == list(range(1, 91))  # a continuous step axis
+    replayed = [m for m in points if m.timestamp / 1000 > killed_at and m.step <= before]
+    assert replayed and min(m.step for m in replayed) == 31  # resumed from epoch 1's checkpoint
+    recovery = min(m.timestamp for m in replayed) / 1000 - killed_at
+    run = run_of(cluster, run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["gp.worker_failures"] == "1"
+    assert len(runs_of_job(cluster, job_id)) == 1
+    tags = run.data.tags
+    assert (tags["gp.plugin.dist"], tags["gp.plugin.version"], tags["gp.plugin.shipped"]) == ("gp-sleepy", "0.3", "true")
+    assert tags["gp.plugin.hash"] == tree_hash(PLUGIN / "gp_sleepy.py")
+    record(f"killed worker (pid {victim['pid']}, node w1) at step {before}: first step "
+           f"after recovery {recovery:.1f} s later; metric points logged {len(points)} (90 steps + "
+           f"{len(points) - 90} replayed after the checkpoint), found {len(unique_steps(points))} distinct steps of 90; "
+           f"the job said: {said[:160]}")
+
+
+def test_tracking_server_down_for_30_s_loses_no_metric_point(cluster):
+    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=2",
+                      "trainer.steps_per_epoch=120", "model.step_seconds=0.25")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    job_id, run_id = ids(proc.stdout)
+    wait_steps(cluster, run_id, 10)
+    down = time.time()
+    cluster.stop_mlflow()
+    time.sleep(max(0.0, 30 - (time.time() - down)))
+    up = time.time()
+    cluster.start_mlflow()
+    restart = cluster.wait_mlflow()
+    info = cluster.wait_job(job_id)
+    assert info["status"] == "SUCCEEDED", info
+
+    points = history(cluster, run_id)
+    during = [m for m in points if down <= m.timestamp / 1000 <= up]
+    assert len(points) == 240 and unique_steps(points) == list(range(1, 241))
+    assert len(during) >= 20  # training went on while the server was down
+    assert run_of(cluster, run_id).info.status == "FINISHED"
+    record(f"tracking server down {up - down:.0f} s (+{restart:.0f} s to restart): metric points logged 240, "
+           f"found {len(points)}; {len(during)} of them were taken while it was down")
+
+
+def _collect(stream, into: list) -> threading.Thread:
+    thread = threading.Thread(target=lambda: into.extend(stream), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_ctrl_c_kills_the_run_keeps_its_checkpoint_and_resume_continues(cluster):
+    proc = cluster.gp_popen("submit", "--address", cluster.address, "--follow", *SLEEPY, "trainer.epochs=3",
+                            "trainer.steps_per_epoch=20", "model.step_seconds=0.25")
+    out, err = [], []
+    threads = [_collect(proc.stdout, out), _collect(proc.stderr, err)]
+    job_id, run_id = wait_until(lambda: re.search(r"submitted", "".join(out)) and ids("".join(out)), 120, "submission")
+    wait_steps(cluster, run_id, 25)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130, "".join(err)[-3000:]
+    [t.join(5) for t in threads]
+    assert "stopping job" in "".join(err) and f"resume={run_id}" in "".join(err)
+    assert cluster.job(job_id)["status"] == "STOPPED"
+    run = wait_until(lambda: (r := run_of(cluster, run_id)).info.status == "KILLED" and r, 60, "run KILLED")
+    assert "interrupted" in run.data.tags["gp.failure"]
+    kept = cluster.mlflow(lambda c: [a.path for a in c.list_artifacts(run_id, "checkpoint")])
+    assert kept == ["checkpoint/model.pt"]
+    stopped_at = max(m.step for m in history(cluster, run_id))
+
+    resumed = cluster.gp("submit", "--address", cluster.address, "--follow", f"resume={run_id}")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert ids(resumed.stdout)[1] == run_id
+    points = history(cluster, run_id)
+    assert unique_steps(points) == list(range(1, 61)) and run_of(cluster, run_id).info.status == "FINISHED"
+    record(f"Ctrl-C at step {stopped_at}: run KILLED with its checkpoint; resume= finished it: metric points "
+           f"logged {len(points)}, found {len(unique_steps(points))} distinct steps of 60")
+
+
+def test_node_removed_mid_run_recovers_on_a_new_node(cluster):
+    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=3",
+                      "trainer.steps_per_epoch=30", "model.step_seconds=0.25")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    job_id, run_id = ids(proc.stdout)
+    before = wait_steps(cluster, run_id, 36)
+    assert any(cluster.node_of(w["pid"]) == "w1" for w in workers(cluster, job_id, state="ALIVE"))
+    removed_at = time.time()
+    cluster.remove_node("w1")
+    assert cluster.node_pids("w1") == []
+    joined = cluster.start_node("w2", 20200, "15000-19999")
+    info = cluster.wait_job(job_id)
+    logs = cluster.gp("logs", job_id, "--address", cluster.address).stdout
+    assert info["status"] == "SUCCEEDED", logs[-3000:]
+    assert "worker failure 1:" in logs and "restarting the workers from the last checkpoint" in logs
+
+    points = history(cluster, run_id)
+    assert unique_steps(points) == list(range(1, 91))
+    run = run_of(cluster, run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["gp.worker_failures"] == "1"
+    resumed = [m for m in points if m.timestamp / 1000 > removed_at and m.step <= before]
+    recovery = min(m.timestamp for m in resumed) / 1000 - removed_at
+    record(f"node removed at step {before}, new node joined in {joined:.0f} s: recovered (first step {recovery:.0f} s "
+           f"after the removal); metric points logged {len(points)}, found {len(unique_steps(points))} distinct of 90")

@@ -1,0 +1,125 @@
+"""Metric formulas checked numerically on Gaussians, one-hot probabilities and known sets."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gp.eval import metrics as M
+
+
+def gauss(n, d=8, mean=0.0, std=1.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return mean + std * torch.randn(n, d, generator=g)
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians():
+    # N(0, I) vs N(m, s^2 I) in d dims: ||m||^2 + d (1 - s)^2
+    d, m, s = 8, 0.5, 2.0
+    fd = M.frechet_distance(gauss(20000, d, seed=1), gauss(20000, d, mean=m, std=s, seed=2))
+    assert fd == pytest.approx(d * m**2 + d * (1 - s) ** 2, rel=0.05)
+
+
+def test_frechet_distance_is_zero_for_identical_sets_and_agrees_with_sqrtm():
+    from scipy import linalg
+
+    x, y = gauss(500, 16, seed=1), gauss(400, 16, mean=0.3, std=1.5, seed=2)
+    assert abs(M.frechet_distance(x, x)) < 1e-6
+    a, b = x.double().numpy(), y.double().numpy()
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    direct = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1 + s2 - 2 * linalg.sqrtm(s1 @ s2).real)
+    assert M.frechet_distance(x, y) == pytest.approx(direct, rel=1e-6)
+
+
+def test_frechet_distance_handles_dead_feature_units():
+    x, y = gauss(300, 8, seed=1), gauss(300, 8, mean=1.0, seed=2)
+    x[:, :3], y[:, :3] = 0, 0  # units that never fire: singular covariances
+    assert M.frechet_distance(x, y) == pytest.approx(5.0, rel=0.25)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_for_two():
+    same, _ = M.kid(gauss(2000, seed=1), gauss(2000, seed=2), subsets=20, size=500)
+    diff, _ = M.kid(gauss(2000, seed=1), gauss(2000, mean=0.3, seed=2), subsets=20, size=500)
+    assert abs(same) < 0.01 and diff > 10 * abs(same) + 0.01
+
+
+def test_kid_matches_a_direct_unbiased_mmd():
+    x, y = gauss(50, 4, seed=1), gauss(50, 4, mean=0.2, seed=2)
+    k = lambda a, b: (a @ b.T / 4 + 1) ** 3  # noqa: E731
+    m = 50
+    direct = ((k(x, x).sum() - k(x, x).trace()) / (m * (m - 1)) + (k(y, y).sum() - k(y, y).trace()) / (m * (m - 1))
+              - 2 * k(x, y).mean())
+    mean, std = M.kid(x, y, subsets=3, size=50)
+    assert mean == pytest.approx(float(direct), rel=1e-4) and std < 1e-6
+
+
+def test_classifier_score_is_number_of_classes_for_confident_balanced_and_one_for_constant():
+    balanced = torch.eye(10).repeat(30, 1)  # each class equally often, each prediction certain
+    constant = torch.eye(10)[torch.zeros(300, dtype=torch.long)]
+    assert M.classifier_score(balanced) == pytest.approx(10, rel=1e-6)
+    assert M.classifier_score(constant) == pytest.approx(1, rel=1e-6)
+    assert M.class_coverage(balanced) == 1.0 and M.class_coverage(constant) == 0.1
+
+
+def test_precision_recall_of_a_set_with_itself_is_one():
+    x = gauss(400)
+    p, r = M.precision_recall(x, x)[3]
+    assert p == 1.0 and r == 1.0
+
+
+def test_knn_radius_is_the_kth_other_point():
+    x = torch.tensor([[0.0], [1.0], [3.0], [6.0]])
+    assert M.knn_radii(x, (1, 2)).tolist() == [[1, 1, 2, 3], [3, 2, 3, 5]]
+
+
+def test_one_nn_is_half_for_one_distribution_and_one_for_separate_ones():
+    near = M.one_nn_accuracy(gauss(1000, seed=1), gauss(1000, seed=2))
+    far = M.one_nn_accuracy(gauss(500, seed=1), gauss(500, mean=10, seed=2))
+    assert 0.4 < near < 0.6 and far == 1.0
+
+
+def test_one_nn_leaves_each_point_out_even_with_duplicates():
+    real = gauss(200, seed=1)
+    # duplicates of real points inside "fake": each duplicate's neighbour is its real twin
+    acc = M.one_nn_accuracy(real, real.clone())
+    assert acc == 0.0
+
+
+def test_parzen_log_density_matches_scipy_gaussian_mixture():
+    from scipy.stats import multivariate_normal
+
+    from gp.eval.parzen import log_density
+
+    centres, x, sigma = gauss(7, 3, seed=1), gauss(5, 3, seed=2), 0.7
+    got = log_density(x, centres, [sigma])[0]
+    dens = np.mean([multivariate_normal(c.numpy(), sigma**2 * np.eye(3)).pdf(x.numpy()) for c in centres], 0)
+    assert np.allclose(got.numpy(), np.log(dens), atol=1e-4)
+
+
+def test_parzen_picks_the_validation_best_sigma_and_reports_standard_error():
+    from gp.eval.parzen import parzen
+
+    centres = gauss(2000, 2, std=0.3, seed=1)
+    out = parzen(centres, gauss(500, 2, std=0.3, seed=2), gauss(800, 2, std=0.3, seed=3))
+    assert 0.1 <= out["sigma"] <= 0.3  # far below the data scale is overfit, 1.0 oversmooths
+    assert out["se"] > 0 and math.isfinite(out["ll"])
+
+
+def test_mode_stats_on_perfect_and_collapsed_samples():
+    from gp.data.builtin import toy_points
+    from gp.eval.modes import mixture, mode_stats
+
+    centres, std = mixture("grid")
+    good = mode_stats(toy_points("grid", 5000, seed=3)[0], centres, std)
+    assert good["modes_captured"] == 25 and good["hq_fraction"] > 0.99 and good["reverse_kl"] < 0.01
+    one = mode_stats(centres[3] + 0.01 * gauss(1000, 2), centres, std)
+    assert one["modes_captured"] == 1 and one["reverse_kl"] == pytest.approx(math.log(25), rel=1e-6)
+    off = mode_stats(centres[:1] + 0.5, centres, std)  # between modes: no high-quality sample
+    assert off["hq_fraction"] == 0 and off["modes_captured"] == 0
+
+
+def test_ring_mixture_centres_lie_on_a_circle_of_radius_two():
+    from gp.eval.modes import mixture
+
+    centres, std = mixture("ring")
+    assert centres.shape == (8, 2) and torch.allclose(centres.norm(dim=1), torch.full((8,), 2.0)) and std == 0.02
