@@ -35,6 +35,7 @@ def test_bad_input_is_one_clear_error(overrides, expected, registry):
     (["plugin=aae", "data.root=/nonexistent"], "not found; install it with 'apt-get install dataset-fashion-mnist'"),
     (["plugin=boring", "model.nan_at_step=x"], "model.nan_at_step"),
     (["plugin=aae", "data.root=TMP/truncated"], "truncated or corrupt"),
+    (["plugin=aae", "data=digits", "data.limit=100"], "fewer than trainer.batch_size=128"),
     (["plugin=broken-import"], "plugin 'broken-import' (gp-testplugins 0.1) failed to load: ImportError"),
     (["plugin=aae", "--config", "TMP/missing.yaml"], "cannot parse configuration"),
 ])

@@ -44,7 +44,11 @@ def _check_data(registry, job) -> None:
     """Load the training split once here, so a missing or corrupt dataset fails early."""
     from gp.data.spec import load
 
-    spec = load(registry, job.data, "train").spec
+    data = load(registry, job.data, "train")
+    spec, t = data.spec, job.trainer
+    if len(data) // t.num_workers < max(1, t.batch_size // t.num_workers):
+        raise GpError(f"{job.data.name} has {len(data)} training examples, fewer than trainer.batch_size={t.batch_size} "
+                      "needs for one step; lower trainer.batch_size or raise data.limit")
     cls = registry.model(job.plugin)
     if spec.kind not in cls.kinds:
         raise GpError(f"plugin {job.plugin} cannot train on {spec.kind} data ({job.data.name}); it takes {', '.join(cls.kinds)}")
