@@ -69,10 +69,15 @@ class Bench:
 
     def race(self, runners: dict, batch: int) -> dict:
         """Alternating rounds of about ``seconds``; median ms per step of each runner."""
-        steps = {}
-        for name, r in runners.items():
-            r.run(6)  # warm-up (and capture)
-            steps[name] = max(5, int(self.a.seconds / (harness.timed(lambda: r.run(5)) / 5)))
+        steps, failed = {}, {}
+        for name, r in list(runners.items()):
+            try:
+                r.run(6)  # warm-up (and capture)
+                steps[name] = max(5, int(self.a.seconds / (harness.timed(lambda: r.run(5)) / 5)))
+            except Exception as exc:  # report it and race the others
+                traceback.print_exc()
+                failed[name] = {"ms": float("nan"), "img_s": float("nan"), "graph": f"error: {harness_line(exc)}"}
+                runners.pop(name)
 
         def go(name):
             def once():
@@ -84,8 +89,8 @@ class Bench:
             return once
 
         res = harness.alternate({n: go(n) for n in runners}, self.a.rounds)
-        return {n: {"ms": harness.median(v), "img_s": 1000 * batch / harness.median(v), "rounds": v,
-                    "graph": _graph_state(runners[n])} for n, v in res.items()}
+        return {**{n: {"ms": harness.median(v), "img_s": 1000 * batch / harness.median(v), "rounds": v,
+                       "graph": _graph_state(runners[n])} for n, v in res.items()}, **failed}
 
 
 def _graph_state(runner) -> str:

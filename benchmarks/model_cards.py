@@ -375,7 +375,7 @@ def sweep_row(ctx, config: dict, resume: str | None, label: str, steps: int) -> 
         acc = accuracy(rebuild(ctx, r["session"]), test_set(ctx, "grey").subset(ctx.n_eval))
         cleanup(r["session"])
         return {"mode": label, "steps": steps, "batch": config["trainer"]["batch_size"], "accuracy": acc,
-                "seconds": round(r["seconds"], 1), "status": r["summary"]["status"]}
+                "seconds": round(r["seconds"], 1), "status": r["summary"]["status"], "model": config["model"]}
     except Exception as exc:  # a crash is a finding: note it in the card
         return {"mode": label, "steps": steps, "status": "crashed", "error": short_error(exc)}
 

@@ -75,6 +75,7 @@ def main() -> None:
         r = results[-1]
         print(f"{plugin}: plain {harness.median(r['plain']):.0f} img/s, gp {harness.median(r['gp']):.0f} img/s, "
               f"ratio {r['ratio']:.3f}", flush=True)
+        harness.save("overhead", {"args": vars(a), "results": results, "partial": True})
     if a.ray:
         from raytime import ray_overhead
 

@@ -55,7 +55,10 @@ def measure(plugin: str, a) -> dict:
 def main() -> None:
     a = args()
     raytime.init_ray(a.address)
-    results = [measure(m, a) for m in a.models.split(",")]
+    results = []
+    for m in a.models.split(","):
+        results.append(measure(m, a))
+        harness.save("scaling", {"args": vars(a), "results": results, "partial": True})
     rows = [[r["model"], f"{harness.median(r['1 worker']):.0f}", f"{harness.median(r['2 workers']):.0f}",
              f"{r['speedup']:.2f}", f"{r['unused_ratio']:.3f}" if "unused_ratio" in r else "-"] for r in results]
     print(f"\nscaling, global batch {a.batch}, 1 thread per worker, {a.rounds} rounds "

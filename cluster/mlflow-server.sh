@@ -14,8 +14,9 @@
 #   GP_MLFLOW_ARTIFACTS  where the server stores artifacts [$GP_MLFLOW_DIR/artifacts];
 #                        s3://bucket/prefix works too (credentials on the server only)
 #   GP_MLFLOW_WORKERS    server processes [2]
-#   GP_MLFLOW_ALLOWED_HOSTS  Host headers to accept besides localhost and private
-#                        addresses, e.g. mlflow.example.com (see mlflow server --help)
+#   GP_MLFLOW_ALLOWED_HOSTS  the Host headers to accept, instead of the default
+#                        (localhost and private addresses): every name clients use,
+#                        e.g. mlflow.example.com,10.0.0.10:5000 (see mlflow server --help)
 #   MLFLOW_AUTH_ADMIN_PASSWORD  the admin password: required on the first start only
 #   MLFLOW_FLASK_SERVER_SECRET_KEY  [generated once into $GP_MLFLOW_DIR/secret_key]
 #   MLFLOW              the mlflow executable [mlflow on PATH]

@@ -99,10 +99,10 @@ def mlflow_errors():
     try:
         yield
     except MlflowException as exc:
-        text = str(exc)
-        if "401" in text or "403" in text or "UNAUTHENTICATED" in text or "PERMISSION_DENIED" in text:
-            raise GpError(f"MLflow at {uri} refused the request ({_status(text)}): set MLFLOW_TRACKING_USERNAME "
-                          "and MLFLOW_TRACKING_PASSWORD to an account with access") from None
+        code = re.search(r"error code (40[13])\b", str(exc))
+        if code or exc.error_code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+            raise GpError(f"MLflow at {uri} refused the request (HTTP {code.group(1) if code else exc.error_code}): "
+                          "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to an account with access") from None
         raise GpError(f"MLflow at {uri}: {_first_line(exc)[:300]}") from None
 
 
@@ -113,11 +113,6 @@ def shared_tracking_uri() -> str:
         raise GpError("remote jobs log to a shared tracking server: set MLFLOW_TRACKING_URI=http://HOST:5000 "
                       "(and MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD); see docs/cluster.md")
     return uri
-
-
-def _status(text: str) -> str:
-    found = re.search(r"\b(401|403)\b", text)
-    return f"HTTP {found.group(1)}" if found else "not authorized"
 
 
 # --- plugins: identity, hash, shipping ---------------------------------------------------
@@ -269,11 +264,22 @@ def follow_job(client, job_id: str, run_id: str | None = None, address: str = ""
     except KeyboardInterrupt:
         _stop_and_wait(client, job_id, run_id, address)
         raise
-    status = str(client.get_job_status(job_id).value)
+    status = str(_wait_terminal(client, job_id, 30).value)
     if status != "SUCCEEDED":
-        raise GpError(f"job {job_id} {status.lower()}: {_job_error(client, job_id)}"
-                      + (f" (run {run_id})" if run_id else ""))
+        reason = _job_error(client, job_id)
+        if run_id and status == "FAILED":
+            _settle(run_id, reason)
+        raise GpError(f"job {job_id} {status.lower()}: {reason}" + (f" (run {run_id})" if run_id else ""))
     return status
+
+
+def _settle(run_id: str, reason: str) -> None:
+    """A run whose job failed before its driver could say so (e.g. gp missing on the cluster) fails."""
+    c = tracking.client()
+    with contextlib.suppress(Exception):
+        if c.get_run(run_id).info.status == "RUNNING":
+            c.set_tag(run_id, "gp.failure", reason[:500])
+            c.set_terminated(run_id, "FAILED")
 
 
 async def _tail(client, job_id: str) -> None:
@@ -291,12 +297,20 @@ def _job_error(client, job_id: str) -> str:
 def _stop_and_wait(client, job_id: str, run_id: str | None, address: str, timeout: float = 60) -> None:
     print(f"\ngp: stopping job {job_id} ...", file=sys.stderr, flush=True)
     client.stop_job(job_id)
-    deadline = time.time() + timeout
-    while time.time() < deadline and not client.get_job_status(job_id).is_terminal():
-        time.sleep(0.5)
+    _wait_terminal(client, job_id, timeout)
     if run_id:
         print(f"gp: job {job_id} stopped; run {run_id} keeps its last checkpoint: "
               f"gp submit --address {address} resume={run_id}", file=sys.stderr, flush=True)
+
+
+def _wait_terminal(client, job_id: str, timeout: float):
+    """The job's status once it has ended (or after ``timeout`` seconds)."""
+    deadline = time.time() + timeout
+    status = client.get_job_status(job_id)
+    while not status.is_terminal() and time.time() < deadline:
+        time.sleep(0.5)
+        status = client.get_job_status(job_id)
+    return status
 
 
 def _client_for(address: str | None):

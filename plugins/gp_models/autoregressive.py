@@ -84,8 +84,6 @@ class Autoregressive(GenerativeModel):
     family = "autoregressive"
     log_prob_exact = True
     conditional = True  # capable; an instance honours y only if config.conditional
-    #: Rows above and columns aside that one output sees (None: all rows above); sampling crops to it.
-    reach: int | None = None
 
     def __init__(self, config, data):
         super().__init__(config, data)
@@ -161,18 +159,16 @@ class Autoregressive(GenerativeModel):
         return t / (self.levels - 1)
 
     def logits_at(self, v, labels, i: int, j: int, cache: dict) -> torch.Tensor:
-        """Logits (B, k, C) of pixel (i, j), from the rows and columns within ``reach`` only."""
-        r, width = self.reach, v.shape[3]
-        top, left = (0, 0) if r is None else (max(0, i - r), max(0, j - r))
-        right = width if r is None else min(width, j + r + 1)
-        feats = self.trunk(v[:, :, top:i + 1, left:right], labels)  # (B, F, rows, cols)
-        return self.split(self.head(feats[:, :, -1:, j - left:j - left + 1]))[..., 0, 0]
+        """Logits (B, k, C) of pixel (i, j) while sampling: here one pass over rows 0..i (no output
+        sees a row below its own); subclasses recompute less, keeping what they like in ``cache``."""
+        feats = self.trunk(v[:, :, :i + 1], labels)  # (B, F, i + 1, W)
+        return self.split(self.head(feats[:, :, -1:, j:j + 1]))[..., 0, 0]
 
     def draw(self, logits) -> torch.Tensor:
         """One level per row of logits (B, k), as floats (B,)."""
         if self.k == 1:
             return torch.bernoulli(torch.sigmoid(logits[:, 0]))
-        return torch.distributions.Categorical(logits=logits).sample().float()
+        return torch.multinomial(torch.softmax(logits, 1), 1)[:, 0].float()
 
     @torch.no_grad()
     def figures(self, data):

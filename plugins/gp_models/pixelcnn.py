@@ -32,6 +32,13 @@ def gate(x):
     return torch.tanh(f) * torch.sigmoid(g)
 
 
+def crop(x, top: int, left: int, i: int, j: int, r: int):
+    """The part of x (whose first row and column are image row ``top`` and column ``left``) within
+    r rows above and r columns either side of pixel (i, j); and its new top and left."""
+    t, l = max(0, i - r), max(0, j - r)
+    return x[:, :, t - top:i + 1 - top, l - left:j + r + 1 - left], t, l
+
+
 class ResidualBlock(nn.Module):
     """The PixelCNN residual block: ReLU, 1x1 (h -> h/2), ReLU, 3x3 mask B, ReLU, 1x1 (-> h), add."""
 
@@ -82,7 +89,7 @@ class PixelCNN(Autoregressive):
         super().__init__(config, data)
         c, h, gated = data.shape[0], config.hidden, config.variant == "gated"
         kernels = [FIRST_KERNEL] + [KERNEL] * config.layers
-        self.reach = sum(k // 2 for k in kernels) + 1  # rows up (the +1: vertical shift) and columns aside
+        self.reach = sum(k // 2 for k in kernels)  # columns to the left that the horizontal stacks see
         if gated:
             self.stack = nn.ModuleList(GatedLayer(c if i == 0 else h, h, k, c, i == 0) for i, k in enumerate(kernels))
         else:
@@ -112,7 +119,7 @@ class PixelCNN(Autoregressive):
         """Gated: the vertical stacks reach row i only through row i-1, so they advance one row at
         a time; per pixel only the horizontal stacks run, on row i within reach."""
         if self.config.variant == "plain":
-            return super().logits_at(v, labels, i, j, cache)
+            return self.plain_logits_at(v, labels, i, j)
         biases = [b.chunk(2, 1) for b in self.layer_biases(labels)]  # (vertical, horizontal) per layer
         if "links" not in cache:  # the row above the image is zero padding
             zero = v.new_zeros(len(v), 2 * self.config.hidden, 1, v.shape[3])
@@ -125,6 +132,16 @@ class PixelCNN(Autoregressive):
         for layer, link, (_, bh) in zip(self.stack, cache["links"], biases):
             x = layer.horizontal_pass(x, link[..., left:j + 1], bh)
         return self.split(self.head(x[..., -1:]))[..., 0, 0]
+
+    def plain_logits_at(self, v, labels, i, j):
+        """Plain: every layer runs only on the window around (i, j) that the layers after it need."""
+        biases, rest = self.layer_biases(labels), len(self.stack)  # each block reaches 1 pixel
+        x, top, left = crop(v, 0, 0, i, j, FIRST_KERNEL // 2 + rest)
+        x = self.first(x) + biases[0]
+        for n, (block, b) in enumerate(zip(self.stack, biases[1:])):
+            x, top, left = crop(x, top, left, i, j, rest - n)
+            x = block(x, b)
+        return self.split(self.head(x[:, :, i - top:i - top + 1, j - left:j - left + 1]))[..., 0, 0]
 
     def vertical_row(self, v, r, biases, cache):
         """Run every vertical stack on the completed row r (from the few rows its kernel needs);

@@ -64,6 +64,9 @@ class RowLSTM(nn.Module):
         hid, cell = lstm_update(gates + state[0], state[1])
         return x + self.out(hid[:, :, None]), (self.s2s(hid), cell)
 
+    def crop(self, state, left, right):
+        return tuple(s[..., left:right] for s in state)
+
     def forward(self, x):
         rows, state = [], None
         for r in range(x.shape[2]):
@@ -82,21 +85,43 @@ class DiagonalBiLSTM(nn.Module):
         self.s2s = nn.Conv1d(2 * h, 8 * h, 2, padding=1, groups=2)  # per direction: rows r-1 and r
         self.out = MaskedConv2d(h, h, 1, "B", colours)
 
-    def scan(self, gates):
-        """LSTMs along the columns of a skewed map: gates (B, 2*4h, H, T) -> hidden (B, 2h, H, T)."""
-        hid = cell = torch.zeros_like(gates[:, ::4, :, 0])  # (B, 2h, H)
+    def scan(self, gates, above=None, state=None):
+        """LSTMs along the columns of a skewed map: gates (B, 2*4h, H, T) -> hidden (B, 2h, H, T)
+        and the last (hidden, cell) (B, 2h, H). ``above`` (B, 2h, 1, T): the hidden states of the
+        row above the first one (default: zero padding); ``state``: the (hidden, cell) to start from."""
+        hid, cell = state if state is not None else (torch.zeros_like(gates[:, ::4, :, 0]),) * 2
+        above = above if above is not None else torch.zeros_like(gates[:, ::4, :1])
         cols = []
         for t in range(gates.shape[3]):  # row r sees rows r-1 and r of the previous column
-            pre = (gates[..., t] + self.s2s(hid)[..., :-1]).unflatten(1, (2, -1))  # (B, 2, 4h, H)
+            rows = self.s2s(torch.cat([above[..., t], hid], 2))[..., 1:-1]  # (B, 8h, H)
+            pre = (gates[..., t] + rows).unflatten(1, (2, -1))  # (B, 2, 4h, H)
             hid, cell = (s.flatten(1, 2) for s in lstm_update(pre, cell.unflatten(1, (2, -1)), dim=2))
             cols.append(hid)
-        return torch.stack(cols, 3)
+        return torch.stack(cols, 3), (hid, cell)
 
     def forward(self, x):
         w = x.shape[3]
         fwd, bwd = self.i2s(x).chunk(2, 1)  # each (B, 4h, H, W)
-        left, right = unskew(self.scan(skew(torch.cat([fwd, bwd.flip(3)], 1))), w).chunk(2, 1)
+        left, right = unskew(self.scan(skew(torch.cat([fwd, bwd.flip(3)], 1)))[0], w).chunk(2, 1)
         return x + self.out(left + shift_down(right.flip(3)))
+
+    def step(self, x, state):
+        """The same layer one row at a time (for sampling): row r, x (B, h, 1, W), from the states
+        of row r-1 (None at the top): both directions' hidden rows (B, h, W) and the state of the
+        skewed map's padding left of row r, (hidden, cell) (B, 2h, 1), which depends on r only."""
+        fwd, bwd = self.i2s(x).chunk(2, 1)  # (B, 4h, 1, W)
+        if state is None:
+            zero = torch.zeros_like(fwd[:, ::4, 0])  # (B, h, W)
+            state = zero, zero, (torch.zeros_like(fwd[:, ::2, :, 0]),) * 2
+        left, right, pad = state
+        above = torch.cat([left, right.flip(2)], 1)[:, :, None]  # (B, 2h, 1, W), in scan order
+        hid = self.scan(torch.cat([fwd, bwd.flip(3)], 1), above, pad)[0][:, :, 0]  # (B, 2h, W)
+        new_left, new_right = hid.chunk(2, 1)
+        next_pad = self.scan(fwd.new_zeros(len(x), 8 * left.shape[1], 1, 1), pad[0][..., None], pad)[1]
+        return x + self.out((new_left + right)[:, :, None]), (new_left, new_right.flip(2), next_pad)
+
+    def crop(self, state, left, right):
+        return state[0][..., left:right], state[1][..., left:right], state[2]
 
 
 class PixelRNN(Autoregressive):
@@ -119,16 +144,15 @@ class PixelRNN(Autoregressive):
         return x
 
     def logits_at(self, v, labels, i, j, cache):
-        """Row LSTM: keep every layer's state after the completed rows; per pixel recompute row i
-        only, on the columns within reach (the state-to-state terms come whole from the cache)."""
-        if self.config.variant != "row":
-            return super().logits_at(v, labels, i, j, cache)
+        """Keep every layer's state after the completed rows; per pixel recompute row i only, on
+        the columns the pixel depends on: a few to the left for the Row LSTM (whose state-to-state
+        terms come whole from the cache), all to the left for the Diagonal BiLSTM's scan."""
         while cache.get("done", 0) < i:
             cache["state"] = self.row(v, labels, cache.get("done", 0), cache.get("state"))[1]
             cache["done"] = cache.get("done", 0) + 1
-        left = max(0, j - FIRST_KERNEL // 2 - len(self.stack))  # each layer reaches one column left
+        left = max(0, j - FIRST_KERNEL // 2 - len(self.stack)) if self.config.variant == "row" else 0
         right = j + FIRST_KERNEL // 2 + 1  # the first layer sees the rows above to the right
-        states = [tuple(s[..., left:right] for s in state) for state in cache["state"]] if i else None
+        states = [layer.crop(s, left, right) for layer, s in zip(self.stack, cache["state"])] if i else None
         x = self.row(v[..., left:right], labels, i, states)[0]  # (B, h, 1, cols)
         return self.split(self.head(x[..., j - left:j - left + 1]))[..., 0, 0]
 

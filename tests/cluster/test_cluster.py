@@ -111,6 +111,7 @@ def test_two_workers_on_two_nodes_log_one_run(cluster):
     assert "gp: run " + run_id + " finished" in follow.stdout, follow.stdout[-3000:]
     assert cluster.job(job_id)["status"] == "SUCCEEDED"
     assert re.search(rf"{job_id}\s+SUCCEEDED\s+{run_id}\s+aae", cluster.gp("jobs", "--address", cluster.address).stdout)
+    assert cluster.gp("stop", job_id, "--address", cluster.address).stdout.strip() == f"gp: job {job_id} already succeeded"
     placed = [w["node_id"] for w in workers(cluster, job_id)]
     assert len(placed) == 2 and len(set(placed)) == 2  # one worker per node: each node offers one CPU
     assert list((cluster.base / "storage").glob(f"{run_id}-*"))  # Ray Train used the nodes' GP_STORAGE_PATH
@@ -143,7 +144,7 @@ def test_no_secret_in_any_param_or_tag(cluster):
 # --- faults -------------------------------------------------------------------------------
 
 def test_killed_worker_resumes_from_its_checkpoint_in_the_same_run(cluster):
-    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=3",
+    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=2",
                       "trainer.steps_per_epoch=30", "model.step_seconds=0.25")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     job_id, run_id = ids(proc.stdout)
@@ -160,7 +161,7 @@ def test_killed_worker_resumes_from_its_checkpoint_in_the_same_run(cluster):
     said = re.search(r"gp: worker failure 1: .*", logs).group(0)
 
     points = history(cluster, run_id)
-    assert unique_steps(points) == list(range(1, 91))  # a continuous step axis
+    assert unique_steps(points) == list(range(1, 61))  # a continuous step axis
     replayed = [m for m in points if m.timestamp / 1000 > killed_at and m.step <= before]
     assert replayed and min(m.step for m in replayed) == 31  # resumed from epoch 1's checkpoint
     recovery = min(m.timestamp for m in replayed) / 1000 - killed_at
@@ -171,14 +172,14 @@ def test_killed_worker_resumes_from_its_checkpoint_in_the_same_run(cluster):
     assert (tags["gp.plugin.dist"], tags["gp.plugin.version"], tags["gp.plugin.shipped"]) == ("gp-sleepy", "0.3", "true")
     assert tags["gp.plugin.hash"] == tree_hash(PLUGIN / "gp_sleepy.py")
     record(f"killed worker (pid {victim['pid']}, node w1) at step {before}: first step "
-           f"after recovery {recovery:.1f} s later; metric points logged {len(points)} (90 steps + "
-           f"{len(points) - 90} replayed after the checkpoint), found {len(unique_steps(points))} distinct steps of 90; "
+           f"after recovery {recovery:.1f} s later; metric points logged {len(points)} (60 steps + "
+           f"{len(points) - 60} replayed after the checkpoint), found {len(unique_steps(points))} distinct steps of 60; "
            f"the job said: {said[:160]}")
 
 
 def test_tracking_server_down_for_30_s_loses_no_metric_point(cluster):
     proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=2",
-                      "trainer.steps_per_epoch=120", "model.step_seconds=0.25")
+                      "trainer.steps_per_epoch=60", "model.step_seconds=0.25")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     job_id, run_id = ids(proc.stdout)
     wait_steps(cluster, run_id, 10)
@@ -193,10 +194,10 @@ def test_tracking_server_down_for_30_s_loses_no_metric_point(cluster):
 
     points = history(cluster, run_id)
     during = [m for m in points if down <= m.timestamp / 1000 <= up]
-    assert len(points) == 240 and unique_steps(points) == list(range(1, 241))
+    assert len(points) == 120 and unique_steps(points) == list(range(1, 121))
     assert len(during) >= 20  # training went on while the server was down
     assert run_of(cluster, run_id).info.status == "FINISHED"
-    record(f"tracking server down {up - down:.0f} s (+{restart:.0f} s to restart): metric points logged 240, "
+    record(f"tracking server down {up - down:.0f} s (+{restart:.0f} s to restart): metric points logged 120, "
            f"found {len(points)}; {len(during)} of them were taken while it was down")
 
 
@@ -234,7 +235,7 @@ def test_ctrl_c_kills_the_run_keeps_its_checkpoint_and_resume_continues(cluster)
 
 
 def test_node_removed_mid_run_recovers_on_a_new_node(cluster):
-    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=3",
+    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=2",
                       "trainer.steps_per_epoch=30", "model.step_seconds=0.25")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     job_id, run_id = ids(proc.stdout)
@@ -250,10 +251,10 @@ def test_node_removed_mid_run_recovers_on_a_new_node(cluster):
     assert "worker failure 1:" in logs and "restarting the workers from the last checkpoint" in logs
 
     points = history(cluster, run_id)
-    assert unique_steps(points) == list(range(1, 91))
+    assert unique_steps(points) == list(range(1, 61))
     run = run_of(cluster, run_id)
     assert run.info.status == "FINISHED" and run.data.tags["gp.worker_failures"] == "1"
     resumed = [m for m in points if m.timestamp / 1000 > removed_at and m.step <= before]
     recovery = min(m.timestamp for m in resumed) / 1000 - removed_at
     record(f"node removed at step {before}, new node joined in {joined:.0f} s: recovered (first step {recovery:.0f} s "
-           f"after the removal); metric points logged {len(points)}, found {len(unique_steps(points))} distinct of 90")
+           f"after the removal); metric points logged {len(points)}, found {len(unique_steps(points))} distinct of 60")

@@ -30,15 +30,6 @@ def digits_classifier(digits, tmp_path_factory):
     return payload
 
 
-@pytest.fixture
-def digits_cache(digits_classifier, gp_home):
-    """Put the session's digits classifier into this test's cache, as a earlier run would have."""
-    from gp.eval.reference import _save
-
-    _save(digits_classifier, gp_home / "classifiers" / f"digits-{digits_classifier['key']}.pt")
-    return digits_classifier
-
-
 @pytest.fixture(scope="session")
 def feats(digits_classifier):
     """x (N, 1, 8, 8) -> penultimate features (N, 128) of the digits classifier."""

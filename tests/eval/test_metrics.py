@@ -43,9 +43,11 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_for_two():
     assert abs(same) < 0.01 and diff > 10 * abs(same) + 0.01
 
 
-def test_kid_matches_a_direct_unbiased_mmd():
+def test_kid_matches_a_direct_unbiased_mmd_with_sklearns_kernel():
+    from sklearn.metrics.pairwise import polynomial_kernel
+
     x, y = gauss(50, 4, seed=1), gauss(50, 4, mean=0.2, seed=2)
-    k = lambda a, b: (a @ b.T / 4 + 1) ** 3  # noqa: E731
+    k = lambda a, b: torch.from_numpy(polynomial_kernel(a.numpy(), b.numpy(), degree=3, gamma=1 / 4, coef0=1))  # noqa: E731
     m = 50
     direct = ((k(x, x).sum() - k(x, x).trace()) / (m * (m - 1)) + (k(y, y).sum() - k(y, y).trace()) / (m * (m - 1))
               - 2 * k(x, y).mean())
@@ -111,7 +113,8 @@ def test_mode_stats_on_perfect_and_collapsed_samples():
 
     centres, std = mixture("grid")
     good = mode_stats(toy_points("grid", 5000, seed=3)[0], centres, std)
-    assert good["modes_captured"] == 25 and good["hq_fraction"] > 0.99 and good["reverse_kl"] < 0.01
+    assert good["modes_captured"] == 25 and good["reverse_kl"] < 0.01
+    assert good["hq_fraction"] == pytest.approx(1 - math.exp(-4.5), abs=0.005)  # 2-D Gaussian within 3 std
     one = mode_stats(centres[3] + 0.01 * gauss(1000, 2), centres, std)
     assert one["modes_captured"] == 1 and one["reverse_kl"] == pytest.approx(math.log(25), rel=1e-6)
     off = mode_stats(centres[:1] + 0.5, centres, std)  # between modes: no high-quality sample

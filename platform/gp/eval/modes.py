@@ -1,7 +1,8 @@
 """Mode coverage on 2-D Gaussian mixtures (ring of 8, grid of 25), the protocol of VEEGAN
 (Srivastava et al. 2017) and PacGAN (Lin et al. 2018).
 
-A sample is high quality when it lies within 3 standard deviations of a mode centre; a
+A sample is high quality when it lies within 3 standard deviations of a mode centre (98.9%
+of a 2-D Gaussian's samples); a
 mode is captured when it receives at least ``min_share`` of its uniform share of the
 samples (PacGAN: 20 of 2,500 samples over 25 modes, i.e. 0.2); reverse KL is
 KL(mode histogram of high-quality samples || uniform).

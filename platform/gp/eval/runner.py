@@ -39,7 +39,7 @@ def parse_options(pairs: list[str], **flags) -> Options:
             values[key] = KEYS[key](value)
         except ValueError:
             raise GpError(f"bad value for '{key}': {value!r} (example: n=10000)") from None
-    if values.get("n", 1) < 2:
+    if values.get("n", 2) < 2:
         raise GpError("n must be at least 2")
     return Options(**values, **flags)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 
 import torch
+
+CHUNK = 1000  # samples per task; chunk i samples with seed ``seed * 1000 + i``
 
 
 @dataclasses.dataclass
@@ -30,9 +31,9 @@ class Executor:
     """Runs a function over argument tuples: Ray tasks, or a plain loop."""
 
     def __init__(self, use_ray: bool, address: str | None = None, gpu: bool = False):
-        self.ray, self.gpu, self.workers = use_ray, gpu, 1
+        self.ray, self.gpu = use_ray, gpu
         if use_ray:
-            self.workers = _init_ray(address)
+            _init_ray(address)
 
     def share(self, obj):
         """Put a large argument into the object store once (identity without Ray)."""
@@ -50,14 +51,14 @@ class Executor:
         remote = ray.remote(num_cpus=1, num_gpus=1 if self.gpu else 0)(fn)
         return ray.get([remote.remote(*args) for args in calls])
 
-    def chunks(self, n: int, smallest: int = 500) -> list[tuple[int, int]]:
-        """(start, stop) ranges splitting n items over the workers."""
-        size = max(smallest, math.ceil(n / self.workers)) if self.ray else max(n, 1)
+    @staticmethod
+    def chunks(n: int, size: int = CHUNK) -> list[tuple[int, int]]:
+        """(start, stop) ranges of ``size``: the same with or without Ray, so results are too."""
         return [(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def _init_ray(address: str | None) -> int:
-    """Connect to (or start) Ray; return the number of CPUs it offers."""
+def _init_ray(address: str | None) -> None:
+    """Connect to Ray (``address``, else ``RAY_ADDRESS``), or start a local one."""
     import ray
 
     if not ray.is_initialized():
@@ -65,7 +66,6 @@ def _init_ray(address: str | None) -> int:
             os.environ.setdefault("RAY_worker_niceness", "0")  # a local Ray: tasks are the job
         ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False,
                  logging_level=logging.ERROR, log_to_driver=False)
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
 def _device(gpu: bool) -> torch.device:

@@ -172,7 +172,9 @@ def fuse(opt: torch.optim.Optimizer) -> None:
     devices = _fused_devices()
     for group in opt.param_groups:
         params = group["params"]
-        if not group.get("differentiable") and all(p.device.type in devices and p.is_floating_point() for p in params):
+        if group.get("fused") is False or group.get("differentiable"):  # the plugin's own choice
+            continue
+        if all(p.device.type in devices and p.is_floating_point() for p in params):
             group["fused"], group["foreach"] = True, None
             for p in params:  # the fused kernel keeps its step counters on the device
                 if torch.is_tensor(opt.state.get(p, {}).get("step")):
