@@ -169,7 +169,7 @@ def test_toy_mixture_gets_mode_coverage(registry):
                        batch_size=200)
     result = evaluate(run_id, Options(n=1000, local=True))
     m = result.metrics
-    assert m["modes_total"] == 25 and m["modes_captured_real"] == 25 and m["hq_fraction_real"] > 0.98  # 2-D: 1 - e^-4.5
+    assert m["modes_total"] == 25 and m["modes_captured_real"] == 25 and m["hq_fraction_real"] > 0.97  # 2-D: 1 - e^-4.5
     assert 0 <= m["modes_captured"] <= 25 and "fid" in m and "cs" not in m
     assert "modes" in result.figures
 

@@ -24,14 +24,17 @@ class Row:
     note: str = ""
 
 
+TRAIN, TEST = "train", "test"
 ROWS = (
-    Row("Fréchet distance", "fid", "FD", floors=(("train", "fid_floor"),), note="reference-classifier features, fixed n"),
-    Row("KID", "kid", "KID", "kid_std", (("train", "kid_floor"),), "cubic kernel, 100 subsets of 1,000"),
-    Row("classifier score", "classifier_score", "CS", floors=(("test", "classifier_score_real"),), note="at most the number of classes"),
-    Row("class coverage", "class_coverage", "cover", floors=(("test", "class_coverage_real"),), note="classes with >= 1/4 of their share"),
-    Row("precision (k=3)", "precision", "prec", floors=(("train", "precision_floor"),), note="Kynkaanniemi et al. 2019"),
-    Row("recall (k=3)", "recall", "recall", floors=(("train", "recall_floor"),)),
-    Row("1-NN accuracy", "1nn_accuracy", "1-NN", floors=(("train", "1nn_floor"),), note="0.5 is ideal"),
+    Row("Fréchet distance", "fid", "FD", floors=((TRAIN, "fid_floor"),), note="classifier features, fixed n"),
+    Row("KID", "kid", "KID", "kid_std", ((TRAIN, "kid_floor"),), "cubic kernel, 100 subsets of 1,000"),
+    Row("classifier score", "classifier_score", "CS", floors=((TEST, "classifier_score_real"),),
+        note="at most the number of classes"),
+    Row("class coverage", "class_coverage", "cover", floors=((TEST, "class_coverage_real"),),
+        note="classes with >= 1/4 of their share"),
+    Row("precision (k=3)", "precision", "prec", floors=((TRAIN, "precision_floor"),), note="Kynkaanniemi et al. 2019"),
+    Row("recall (k=3)", "recall", "recall", floors=((TRAIN, "recall_floor"),)),
+    Row("1-NN accuracy", "1nn_accuracy", "1-NN", floors=((TRAIN, "1nn_floor"),), note="0.5 is ideal"),
     Row("Parzen log-lik (nats)", "parzen_ll", "Parzen", "parzen_se",
         (("real", "parzen_real_ll"), ("k-means", "parzen_kmeans_ll")), "sigma {parzen_sigma:.3g}; rewards the wrong things"),
     Row("test NLL (nats)", "nll_nats", "NLL", note="{nll_kind}"),
@@ -39,9 +42,9 @@ ROWS = (
     Row("reconstruction MSE", "recon_mse", "MSE", note="per dimension, test set"),
     Row("GAN-test accuracy", "gan_test", "GAN-test", floors=(("classifier", "gan_test_real"),)),
     Row("GAN-train accuracy", "gan_train", "GAN-train", floors=(("real", "gan_train_real"),)),
-    Row("modes captured", "modes_captured", "modes", floors=(("test", "modes_captured_real"),), note="of {modes_total:.0f}"),
-    Row("high-quality samples", "hq_fraction", "HQ", floors=(("test", "hq_fraction_real"),), note="within 3 std of a mode"),
-    Row("reverse KL to uniform", "reverse_kl", "rKL", floors=(("test", "reverse_kl_real"),), note="nats"),
+    Row("modes captured", "modes_captured", "modes", floors=((TEST, "modes_captured_real"),), note="of {modes_total:.0f}"),
+    Row("high-quality samples", "hq_fraction", "HQ", floors=((TEST, "hq_fraction_real"),), note="within 3 std of a mode"),
+    Row("reverse KL to uniform", "reverse_kl", "rKL", floors=((TEST, "reverse_kl_real"),), note="nats"),
 )
 
 
@@ -78,27 +81,34 @@ def compare_table(results: list) -> str:
     from gp.commands import _table
 
     cols = [r for r in ROWS if any(r.key in res.metrics for res in results)]
-    rows = [[res.run_id[:12], res.plugin, res.dataset, *(_fmt(res.metrics, c.key) if c.key in res.metrics else "-"
-                                                          for c in cols)] for res in results]
-    floor = lambda c: next((_fmt(res.metrics, c.floors[0][1]) for res in results  # noqa: E731
-                            if c.floors and c.floors[0][1] in res.metrics), "-")
-    rows.append(["floor", "", "", *(floor(c) for c in cols)])
+    rows = [[res.run_id[:12], res.plugin, res.dataset, *(_cell(res.metrics, c.key) for c in cols)] for res in results]
+    rows.append(["floor", "", "", *(_floor(results, c) for c in cols)])
     return _table(["run", "plugin", "data", *(c.short for c in cols)], rows)
+
+
+def _cell(values: dict, key: str) -> str:
+    return _fmt(values, key) if key in values else "-"
+
+
+def _floor(results: list, row: Row) -> str:
+    """The column's first floor, from the first run that has it."""
+    keys = [k for _, k in row.floors[:1]]
+    return next((_cell(res.metrics, k) for res in results for k in keys if k in res.metrics), "-")
 
 
 def eval_command(
     args: List[str] = typer.Argument(..., help="RUN [RUN ...] then key=value: metrics=fid,kid,pr,... n=10000 seed=0 k=K"),
     compare: bool = typer.Option(False, "--compare", help="one table across the runs"),
     local: bool = typer.Option(False, "--local", help="sample and extract in this process instead of Ray tasks"),
-    features: Optional[str] = typer.Option(None, "--features", help="module:function mapping (B, *shape) to (B, d) features"),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)"),
+    features: Optional[str] = typer.Option(None, "--features", help="module:function, (B, *shape) -> (B, d) features"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray address (default: RAY_ADDRESS, else local)"),
     gpu: bool = typer.Option(False, "--gpu", help="sample and extract on a GPU per task"),
     no_log: bool = typer.Option(False, "--no-log", help="print only; log nothing to MLflow"),
     fresh: bool = typer.Option(False, "--fresh", help="recompute even if the run was scored with these settings"),
 ):
     """Score trained models offline with the metrics their family deserves (FD, KID, precision/recall, ...)."""
-    typer.echo(run_eval(args, compare, local=local, features=features, address=address, gpu=gpu,
-                        log=not no_log, fresh=fresh))
+    flags = {"local": local, "features": features, "address": address, "gpu": gpu, "log": not no_log, "fresh": fresh}
+    typer.echo(run_eval(args, compare, **flags))
 
 
 def run_eval(args: list[str], compare: bool = False, **flags) -> str:
