@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -82,9 +83,12 @@ def fit_throughput(job: dict, workers: int, skip: float = 2.0, find_unused: bool
     trainer = TorchTrainer(stamped_worker, train_loop_config=config,
                            scaling_config=ScalingConfig(num_workers=workers, resources_per_worker={"CPU": 1}),
                            run_config=RunConfig(name=f"bench-{int(time.time() * 1000)}", storage_path=folder))
-    trainer.fit()
-    with open(config["out"]) as fh:
-        return steady([tuple(s) for s in json.load(fh)], job["trainer"]["batch_size"], skip)
+    try:
+        trainer.fit()
+        with open(config["out"]) as fh:
+            return steady([tuple(s) for s in json.load(fh)], job["trainer"]["batch_size"], skip)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def steady(stamps: list[tuple[float, int]], batch: int, skip: float) -> float:

@@ -5,6 +5,15 @@ import torch
 from gp.config import DataConfig
 
 
+@pytest.fixture(scope="package", autouse=True)
+def one_thread():
+    """These tests use small tensors: one thread avoids spinning thread pools on a busy host."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def digits(registry):
     from gp.eval.reference import splits
@@ -20,12 +29,7 @@ def digits_classifier(digits, tmp_path_factory):
 
     train, test = digits
     key = config_key(data_identity(DataConfig(name="digits")), ClassifierConfig())
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 8x8 images gain nothing from threads; on a busy host they spin
-    try:
-        payload = train_reference(train, test, ClassifierConfig())
-    finally:
-        torch.set_num_threads(threads)
+    payload = train_reference(train, test, ClassifierConfig())
     payload["dataset"], payload["key"] = "digits", key
     return payload
 

@@ -20,7 +20,7 @@ def train_run(plugin: str, data: dict, model: dict | None = None, **trainer) -> 
     from gp.train.session import LocalSession
 
     registry = load_registry()
-    raw = {"plugin": plugin, "data": data, "model": model or {}, "trainer": {"epochs": 1, **trainer}}
+    raw = {"plugin": plugin, "data": data, "model": model or {}, "trainer": {"epochs": 1, "threads": 1, **trainer}}
     job, model_cfg = validate(raw, registry)
     job.model = model_cfg.model_dump()
     c = tracking.client()
