@@ -36,35 +36,19 @@ def stamped_worker(config: dict) -> None:
     from gp.train.session import RaySession
 
     sink = StampSink()
-    patch = config.get("find_unused")
-    if patch is not None:  # measure DDP's unused-parameter search on its own
-        _force_find_unused(patch)
     run({**config, "sink": sink}, RaySession())
     if ray.train.get_context().get_world_rank() == 0:
         with open(config["out"], "w") as fh:
             json.dump(sink.stamps, fh)
 
 
-def _force_find_unused(value: bool) -> None:
-    import ray.train.torch
-
-    from gp.train.session import RaySession
-
-    def prepare(self, model):
-        if self.world == 1:
-            return model.to(self.device)
-        return ray.train.torch.prepare_model(model, parallel_strategy_kwargs={"find_unused_parameters": value})
-
-    RaySession.prepare = prepare
-
-
 def init_ray(address: str | None = None, num_cpus: int = 2) -> None:
     import cloudpickle
     import ray
 
-    from gp.orchestrate import RAY_ENV
+    from gp.orchestrate import LOCAL_RAY_ENV, RAY_ENV
 
-    for k, v in RAY_ENV.items():
+    for k, v in {**RAY_ENV, **({} if address else LOCAL_RAY_ENV)}.items():  # as gp submit sets them
         os.environ.setdefault(k, v)
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     if not ray.is_initialized():
@@ -72,14 +56,14 @@ def init_ray(address: str | None = None, num_cpus: int = 2) -> None:
                  runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENV}})
 
 
-def fit_throughput(job: dict, workers: int, skip: float = 2.0, find_unused: bool | None = None) -> float:
+def fit_throughput(job: dict, workers: int, skip: float = 2.0) -> float:
     """Steady-state images/s of one ``TorchTrainer.fit`` of gp's loop with ``workers`` workers."""
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     folder = tempfile.mkdtemp(prefix="gp-bench-")
     job = {**job, "trainer": {**job["trainer"], "num_workers": workers}}
-    config = {"job": job, "out": os.path.join(folder, "stamps.json"), "find_unused": find_unused}
+    config = {"job": job, "out": os.path.join(folder, "stamps.json")}
     trainer = TorchTrainer(stamped_worker, train_loop_config=config,
                            scaling_config=ScalingConfig(num_workers=workers, resources_per_worker={"CPU": 1}),
                            run_config=RunConfig(name=f"bench-{int(time.time() * 1000)}", storage_path=folder))

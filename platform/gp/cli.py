@@ -8,8 +8,9 @@ import typer
 
 from gp.errors import GpError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Train generative models with Ray Train and MLflow.")
-plugins_app = typer.Typer(help="List model plugins, or show one's config.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+                  help="Train generative models with Ray Train and MLflow.")  # plain help: rich doubles its start-up
+plugins_app = typer.Typer(rich_markup_mode=None, help="List model plugins, or show one's config.")
 app.add_typer(plugins_app, name="plugins")
 
 

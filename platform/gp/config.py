@@ -42,6 +42,8 @@ class TrainerConfig(pydantic.BaseModel):
     samples: PositiveInt = Field(64, description="samples in the per-epoch image grid")
     steps_per_epoch: PositiveInt | None = Field(None, description="cap on steps per epoch")
     max_failures: NonNegativeInt = Field(2, description="worker-group restarts from the last checkpoint")
+    grad_sync: Literal["updates", "ddp"] = Field(
+        "updates", description="with several workers: average each update's gradients in one all-reduce, or torch DDP")
     cuda_graph: bool | Literal["auto"] = Field(
         "auto", description="capture each training step in one CUDA graph on a GPU (auto: where the model allows)")
 

@@ -28,15 +28,17 @@ RAY_ENV = {
 LOCAL_RAY_ENV = {"RAY_worker_niceness": "0"}
 
 
-def prepare(overrides: list[str], file: str | None = None):
-    """Parse and validate a job; returns (job, plugin origin)."""
+def prepare(overrides: list[str], file: str | None = None, check_data: bool = True):
+    """Parse and validate a job (and, with ``check_data``, load its data once here; a remote
+    job's data is checked on the cluster); returns (job, plugin origin)."""
     raw = cfgmod.parse(overrides, file)
     registry = load_registry()
     if raw.get("resume"):
         raw = _resume_config(raw)
     job, model_cfg = cfgmod.validate(raw, registry)
     job.model = model_cfg.model_dump()
-    _check_data(registry, job)
+    if check_data:
+        _check_data(registry, job)
     return job, registry.origin(job.plugin)
 
 

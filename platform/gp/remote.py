@@ -180,17 +180,9 @@ def ship(identity: dict, into: pathlib.Path) -> bool:
 
 def _prepare(overrides: list[str], file: str | None):
     """Validate the job here (the data is checked on the cluster); (job, origin)."""
-    from gp import config as cfgmod
-    from gp.orchestrate import _resume_config
-    from gp.plugins import load_registry
+    from gp.orchestrate import prepare
 
-    raw = cfgmod.parse(overrides, file)
-    registry = load_registry()
-    if raw.get("resume"):
-        raw = _resume_config(raw)
-    job, model_cfg = cfgmod.validate(raw, registry)
-    job.model = model_cfg.model_dump()
-    return job, registry.origin(job.plugin)
+    return prepare(overrides, file, check_data=False)
 
 
 def _job_env(submitted: float) -> dict[str, str]:

@@ -55,24 +55,28 @@ class RowLSTM(nn.Module):
         self.s2s = nn.Conv1d(h, 4 * h, 3, padding=1)
         self.out = MaskedConv2d(h, h, 1, "B", colours)
 
-    def step(self, x, state):
-        """One row x (B, h, 1, W) given the state-to-state term and cell of the row above (None
-        at the top); returns the output row and the state for the next row."""
-        gates = self.i2s(x)[:, :, 0]  # (B, 4h, W)
+    def cell(self, gates, state):
+        """LSTM update of one row from its input-to-state gates (B, 4h, W) and the state-to-state
+        term and cell of the row above (None at the top); returns the hidden row and the next state."""
         if state is None:
             state = self.s2s(torch.zeros_like(gates[:, ::4])), torch.zeros_like(gates[:, ::4])
         hid, cell = lstm_update(gates + state[0], state[1])
-        return x + self.out(hid[:, :, None]), (self.s2s(hid), cell)
+        return hid, (self.s2s(hid), cell)
+
+    def forward(self, x):
+        state, rows = None, []
+        for gates in self.i2s(x).unbind(2):  # (B, 4h, W) per row
+            hid, state = self.cell(gates, state)
+            rows.append(hid)
+        return x + self.out(torch.stack(rows, 2))
+
+    def step(self, x, state):
+        """The same layer on one row x (B, h, 1, W) (for sampling); returns it and the next state."""
+        hid, state = self.cell(self.i2s(x)[:, :, 0], state)
+        return x + self.out(hid[:, :, None]), state
 
     def crop(self, state, left, right):
         return tuple(s[..., left:right] for s in state)
-
-    def forward(self, x):
-        rows, state = [], None
-        for r in range(x.shape[2]):
-            out, state = self.step(x[:, :, r:r + 1], state)
-            rows.append(out)
-        return torch.cat(rows, 2)
 
 
 class DiagonalBiLSTM(nn.Module):
@@ -82,7 +86,7 @@ class DiagonalBiLSTM(nn.Module):
     def __init__(self, h, colours):
         super().__init__()
         self.i2s = MaskedConv2d(h, 8 * h, 1, "B", colours, out_chunks=8)
-        self.s2s = nn.Conv1d(2 * h, 8 * h, 2, padding=1, groups=2)  # per direction: rows r-1 and r
+        self.s2s = nn.Conv1d(2 * h, 8 * h, 2, groups=2)  # per direction: rows r-1 and r
         self.out = MaskedConv2d(h, h, 1, "B", colours)
 
     def scan(self, gates, above=None, state=None):
@@ -90,11 +94,11 @@ class DiagonalBiLSTM(nn.Module):
         and the last (hidden, cell) (B, 2h, H). ``above`` (B, 2h, 1, T): the hidden states of the
         row above the first one (default: zero padding); ``state``: the (hidden, cell) to start from."""
         hid, cell = state if state is not None else (torch.zeros_like(gates[:, ::4, :, 0]),) * 2
-        above = above if above is not None else torch.zeros_like(gates[:, ::4, :1])
-        cols = []
-        for t in range(gates.shape[3]):  # row r sees rows r-1 and r of the previous column
-            rows = self.s2s(torch.cat([above[..., t], hid], 2))[..., 1:-1]  # (B, 8h, H)
-            pre = (gates[..., t] + rows).unflatten(1, (2, -1))  # (B, 2, 4h, H)
+        above = above if above is not None else torch.zeros_like(gates[:, ::4, :1])  # (B, 2h, 1, T)
+        cols = []  # unbind, not indexing: its backward is one stack, not one full-size tensor per column
+        for g, a in zip(gates.unbind(3), above.unbind(3)):  # row r sees rows r-1 and r of the previous column
+            rows = self.s2s(torch.cat([a, hid], 2))  # (B, 8h, H): the row above the top one is ``a``
+            pre = (g + rows).unflatten(1, (2, -1))  # (B, 2, 4h, H)
             hid, cell = (s.flatten(1, 2) for s in lstm_update(pre, cell.unflatten(1, (2, -1)), dim=2))
             cols.append(hid)
         return torch.stack(cols, 3), (hid, cell)

@@ -71,7 +71,26 @@ def test_precision_recall_of_a_set_with_itself_is_one():
 
 def test_knn_radius_is_the_kth_other_point():
     x = torch.tensor([[0.0], [1.0], [3.0], [6.0]])
-    assert M.knn_radii(x, (1, 2)).tolist() == [[1, 1, 2, 3], [3, 2, 3, 5]]
+    assert M.manifold(x, 2).radii2((1, 2)).sqrt().tolist() == [[1, 1, 2, 3], [3, 2, 3, 5]]
+
+
+def test_one_pass_neighbours_match_a_brute_force_reference():
+    """Precision, recall and 1-NN against scikit-learn's k-NN with the definitions spelled out."""
+    from sklearn.neighbors import NearestNeighbors
+
+    real, fake = gauss(300, 5, seed=1), gauss(250, 5, mean=0.4, std=1.3, seed=2)
+    got = M.neighbours(M.manifold(real), M.manifold(fake), (1, 3, 10))
+    for k in (1, 3, 10):
+        r_real = NearestNeighbors(n_neighbors=k).fit(real).kneighbors()[0][:, -1]
+        r_fake = NearestNeighbors(n_neighbors=k).fit(fake).kneighbors()[0][:, -1]
+        d = torch.cdist(fake.double(), real.double()).numpy()  # (Nf, Nr)
+        precision = (d <= r_real[None, :] + 1e-4).any(1).mean()
+        recall = (d <= r_fake[:, None] + 1e-4).any(0).mean()
+        assert got["pr"][k] == pytest.approx((precision, recall), abs=0.01)
+    both = torch.cat([real, fake]).numpy()
+    idx = NearestNeighbors(n_neighbors=1).fit(both).kneighbors()[1][:, 0]
+    label = np.r_[np.ones(300), np.zeros(250)]
+    assert got["1nn"] == pytest.approx((label[idx] == label).mean(), abs=0.005)
 
 
 def test_one_nn_is_half_for_one_distribution_and_one_for_separate_ones():

@@ -24,13 +24,6 @@ from tests.conftest import tiny_data
 IMAGE = DataSpec((1, 8, 8), 10, "image")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def low_rank_data(n=500, d=10, seed=0):
     """Points (n, d) with a known decaying spectrum in a random basis, mean 5."""

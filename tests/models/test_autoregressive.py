@@ -17,6 +17,7 @@ VARIANTS = [(PixelCNN, "plain"), (PixelCNN, "gated"), (PixelRNN, "row"), (PixelR
 IDS = [f"{cls.name}-{v}" for cls, v in VARIANTS]
 
 
+
 def build(cls, variant, shape, **overrides):
     torch.manual_seed(0)
     config = cls.Config.model_validate({**cls.tiny, "variant": variant, **overrides})

@@ -24,14 +24,6 @@ REGISTRY = load_registry()
 DIGITS = DataSpec((1, 8, 8), 10, "image")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: one thread is fastest and does not fight other processes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def build(name, spec=DIGITS, **overrides):
     cls = REGISTRY.model(name)

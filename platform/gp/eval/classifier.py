@@ -26,6 +26,7 @@ EXPERIMENT = "gp-classifiers"
 class ClassifierConfig:
     """How the reference classifier is built and trained (part of its version hash)."""
 
+    arch: str = "conv2-v1"  # bump when RefNet or fit change, so caches and MLflow keys change too
     channels: tuple[int, int] = (32, 64)
     hidden: int = 128
     epochs: int = 5
@@ -62,7 +63,7 @@ def fit(x: torch.Tensor, y: torch.Tensor, classes: int, cfg: ClassifierConfig) -
     """Train a RefNet on (x, y) with whole-tensor batches (no DataLoader) and one-cycle Adam."""
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
-    net = RefNet(tuple(x.shape[1:]), classes, cfg)
+    net = RefNet(tuple(x.shape[1:]), classes, cfg).to(memory_format=torch.channels_last)  # ~25% faster on CPU
     per_epoch = max(1, len(x) // cfg.batch_size)
     epochs = max(cfg.epochs, math.ceil(cfg.min_steps / per_epoch))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -72,7 +73,7 @@ def fit(x: torch.Tensor, y: torch.Tensor, classes: int, cfg: ClassifierConfig) -
         perm = torch.randperm(len(x), generator=g)
         for i in range(per_epoch):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            loss = F.cross_entropy(net(x[idx]), y[idx])
+            loss = F.cross_entropy(net(x[idx].contiguous(memory_format=torch.channels_last)), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -102,7 +102,7 @@ def eval_command(
     local: bool = typer.Option(False, "--local", help="sample and extract in this process instead of Ray tasks"),
     features: Optional[str] = typer.Option(None, "--features", help="module:function, (B, *shape) -> (B, d) features"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray address (default: RAY_ADDRESS, else local)"),
-    gpu: bool = typer.Option(False, "--gpu", help="sample and extract on a GPU per task"),
+    gpu: bool = typer.Option(False, "--gpu", help="sample on a GPU (one per Ray task)"),
     no_log: bool = typer.Option(False, "--no-log", help="print only; log nothing to MLflow"),
     fresh: bool = typer.Option(False, "--fresh", help="recompute even if the run was scored with these settings"),
 ):

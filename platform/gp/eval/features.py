@@ -39,7 +39,7 @@ class Extractor:
 
     classifier: dict | None = None
     user: object = None
-    batch: int = 1000
+    batch: int = 250  # with channels_last, the fastest batch for the classifier on a CPU
 
     @property
     def name(self) -> str:
@@ -55,7 +55,7 @@ class Extractor:
         feats, probs = [], []
         for i in range(0, len(x), self.batch):
             chunk = x[i:i + self.batch].float()
-            hidden = net.features(chunk) if net is not None else None
+            hidden = None if net is None else net.features(chunk.contiguous(memory_format=torch.channels_last))
             feats.append(self._features(chunk, hidden))
             if net is not None:
                 probs.append(torch.softmax(net.head(hidden), 1))
@@ -73,7 +73,7 @@ class Extractor:
         if getattr(self, "_cached", None) is None:
             from gp.eval.classifier import build
 
-            self._cached = build(self.classifier)
+            self._cached = build(self.classifier).to(memory_format=torch.channels_last)
         return self._cached
 
     def __getstate__(self):  # the built network is not shipped to Ray tasks

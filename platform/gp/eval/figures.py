@@ -1,6 +1,6 @@
 """Figures of an evaluation, as uint8 images (H, W, 3) for ``MlflowClient.log_image``.
 
-- ``precision_recall``: improved precision/recall for k = 1..10 neighbours, model and floor.
+- ``precision_recall``: improved precision/recall for k = 1, 3, 10 neighbours, model and floor.
 - ``class_histogram``: predicted-class shares of samples beside the test set's.
 - ``nearest_neighbours``: samples (first column) beside their nearest training images in
   pixel space (Goodfellow et al. 2014 show this against memorisation).
@@ -40,7 +40,7 @@ def precision_recall(values: dict) -> np.ndarray:
             r = [values[f"recall_k{k}{suffix}"] for k in ks]
             p = [values[f"precision_k{k}{suffix}"] for k in ks]
             ax.plot(r, p, "o-", label=label)
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title="k = 1, 2, 3, 5, 10")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=f"k = {PR_KS}")
     ax.legend(loc="lower left")
     return _pixels(fig)
 

@@ -86,7 +86,7 @@ def _download(key: str, path: pathlib.Path) -> bool:
                          order_by=["attributes.start_time ASC"], max_results=1)
     if not runs:
         return False
-    tmp = c.download_artifacts(runs[0].info.run_id, f"classifier/{path.name}", tempfile.mkdtemp(prefix="gp-clf-"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(tmp, path)
+    with tempfile.TemporaryDirectory(prefix="gp-clf-") as tmp:
+        shutil.copyfile(c.download_artifacts(runs[0].info.run_id, f"classifier/{path.name}", tmp), path)
     return True

@@ -1,5 +1,6 @@
 """The MLflow side of ``gp eval``: loading a run's model and data, logging the results,
-and a small cache of train-vs-test floors and Parzen baselines under ``$GP_HOME/eval``.
+and a cache under ``$GP_HOME/eval`` of what depends only on the data and the features:
+train-vs-test floors, Parzen baselines, test-set features and their neighbourhoods.
 """
 from __future__ import annotations
 
@@ -35,11 +36,12 @@ def load_run(run_id: str, registry) -> Loaded:
         run = c.get_run(run_id)
     except Exception:
         raise GpError(f"run {run_id} not found in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
-    try:
-        path = c.download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-eval-"))
-    except Exception:
-        raise GpError(f"run {run_id} has no checkpoint to evaluate (did it finish an epoch?)") from None
-    payload = checkpoint.load(path)
+    with tempfile.TemporaryDirectory(prefix="gp-eval-") as tmp:
+        try:
+            path = c.download_artifacts(run_id, "checkpoint/model.pt", tmp)
+        except Exception:
+            raise GpError(f"run {run_id} has no checkpoint to evaluate (did it finish an epoch?)") from None
+        payload = checkpoint.load(path)
     model = checkpoint.build_model(payload, registry)
     return Loaded(run_id, payload, model, data_config(run), run)
 
@@ -88,4 +90,18 @@ def cached(key: dict, compute) -> dict:
     values = {k: float(v) for k, v in compute().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"key": key, "values": values}, default=str))
+    return values
+
+
+def cached_tensors(key: dict, compute) -> dict:
+    """``compute()`` (a dict of tensors or None), stored under ``$GP_HOME/eval/cache`` by ``key``."""
+    import torch
+
+    path = tracking.home() / "eval" / "cache" / f"{digest(key)}.pt"
+    if path.exists():
+        return torch.load(path, map_location="cpu", weights_only=True)
+    values = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(values, str(path) + ".tmp")
+    path.with_suffix(".pt.tmp").replace(path)
     return values

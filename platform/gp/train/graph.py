@@ -34,27 +34,27 @@ WARMUP = 3
 FLAGS = ("capturable", "fused", "foreach")
 
 
-def build_stepper(wrapped, model, optimizers: dict, trainer, device) -> "GraphStepper":
+def build_stepper(wrapped, model, optimizers: dict, trainer, device, sync=None) -> "GraphStepper":
     """The loop's stepper: captured in a CUDA graph where ``trainer.cuda_graph`` and the
     model allow, else eager; Adam's fused kernel either way; TF32 matrix products on a GPU
     (as cuDNN's convolutions already use)."""
     mode = getattr(trainer, "cuda_graph", False)
     if torch.device(device).type == "cuda":
         torch.set_float32_matmul_precision("high")
-    stepper = GraphStepper(wrapped, model, optimizers, trainer.precision, trainer.grad_clip, mode=mode)
+    stepper = GraphStepper(wrapped, model, optimizers, trainer.precision, trainer.grad_clip, mode=mode, sync=sync)
     if stepper.reason:
         (log.warning if mode is True else log.info)("gp: CUDA graph off: %s", stepper.reason)
     return stepper
 
 
-def why_not(mode, wrapped, model, device: torch.device) -> str | None:
+def why_not(mode, wrapped, model, device: torch.device, sync=None) -> str | None:
     """Why the step cannot be captured (before trying), or None."""
     if mode is False:
         return "trainer.cuda_graph=false"
     if device.type != "cuda":
         return f"the device is {device.type}, not cuda"
-    if wrapped is not model:
-        return "the model is wrapped for DDP (world size > 1)"
+    if wrapped is not model or sync is not None:
+        return "gradients are averaged across workers (world size > 1)"
     if not getattr(model, "cuda_graph", True):
         return f"{model.name} sets cuda_graph = False"
     return None
@@ -64,10 +64,10 @@ class GraphStepper(Stepper):
     """A :class:`Stepper` that captures the whole step in a CUDA graph after warm-up."""
 
     def __init__(self, wrapped, model, optimizers: dict, precision: str = "fp32",
-                 grad_clip: float | None = None, warmup: int = WARMUP, mode: bool | str = "auto"):
+                 grad_clip: float | None = None, warmup: int = WARMUP, mode: bool | str = "auto", sync=None):
         self.warmup, self.mode, self.reason, self.graph, self.side = warmup, mode, None, None, None
         self._shape_warned = False
-        super().__init__(wrapped, model, optimizers, precision, grad_clip)
+        super().__init__(wrapped, model, optimizers, precision, grad_clip, sync)
 
     @property
     def captured(self) -> bool:
@@ -80,7 +80,7 @@ class GraphStepper(Stepper):
         for opt in optimizers.values():
             fuse(opt)
         if self.reason is None:
-            self.reason = why_not(self.mode, self.wrapped, self.model, self.model.device)
+            self.reason = why_not(self.mode, self.wrapped, self.model, self.model.device, self.sync)
         if self.reason is None:
             for opt in optimizers.values():
                 make_capturable(opt)

@@ -14,13 +14,13 @@ import torch
 class LocalSession:
     """World size one, no Ray: for tests and debugging."""
 
-    rank, world = 0, 1
+    rank, world, grad_sync = 0, 1, None
 
     def __init__(self, resume_from: str | None = None, device: str = "cpu"):
         self.device, self._resume = torch.device(device), resume_from
         self.checkpoints: list[str] = []
 
-    def prepare(self, model):
+    def prepare(self, model, mode: str = "updates"):
         return model.to(self.device)
 
     def checkpoint_path(self) -> str | None:
@@ -38,7 +38,7 @@ class LocalSession:
 
 
 class RaySession:
-    """Inside a Ray Train worker: DDP, sharding by rank, Ray checkpoints."""
+    """Inside a Ray Train worker: gradient averaging (gp's or DDP), sharding by rank, Ray checkpoints."""
 
     def __init__(self):
         import ray.train
@@ -48,11 +48,19 @@ class RaySession:
         self.rank, self.world = ctx.get_world_rank(), ctx.get_world_size()
 
         self.device = ray.train.torch.get_device()
+        self.grad_sync = None
 
-    def prepare(self, model):
+    def prepare(self, model, mode: str = "updates"):
+        """The module the stepper calls: the model itself, or (``mode="ddp"``) a DDP wrapper.
+        With ``updates`` (several workers) ``grad_sync`` averages each update's gradients."""
         import ray.train.torch
 
         if self.world == 1:
+            return model.to(self.device)
+        if mode == "updates":
+            from gp.train.sync import GradSync
+
+            self.grad_sync = GradSync(self.world)  # the stepper broadcasts rank 0's weights first
             return model.to(self.device)
         from gp.model import leaves_parameters_unused
 

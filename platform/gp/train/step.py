@@ -13,8 +13,9 @@ import torch
 class Stepper:
     """Runs ``model.updates`` on a batch through the (possibly DDP-wrapped) module."""
 
-    def __init__(self, wrapped, model, optimizers: dict, precision: str = "fp32", grad_clip: float | None = None):
-        self.wrapped, self.model = wrapped, model
+    def __init__(self, wrapped, model, optimizers: dict, precision: str = "fp32", grad_clip: float | None = None,
+                 sync=None):
+        self.wrapped, self.model, self.sync = wrapped, model, sync  # sync: a gp.train.sync.GradSync or None
         self.grad_clip = grad_clip
         self.autocast = precision == "bf16"
         self.use(optimizers)
@@ -25,6 +26,8 @@ class Stepper:
         if missing:
             raise ValueError(f"{self.model.name}: no optimizer for update(s) {sorted(missing)}")
         self.optimizers = optimizers
+        if self.sync is not None:  # a phase may have built or re-initialised layers
+            self.sync.broadcast(self.model)
 
     def _context(self, device):
         if not self.autocast:
@@ -40,6 +43,8 @@ class Stepper:
             with self._context(batch["x"].device):
                 losses = self.wrapped(batch, update)
             losses["loss"].backward()
+            if self.sync is not None:
+                self.sync(opt)
             if self.grad_clip:
                 params = [p for g in opt.param_groups for p in g["params"]]
                 torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
