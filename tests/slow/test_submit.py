@@ -23,11 +23,8 @@ def image_steps(c, run_id, key="samples"):
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """One 2-epoch AAE run on digits, shared by the checks below."""
-    import os
-
     home = tmp_path_factory.mktemp("e2e") / "gp-home"
-    os.environ["GP_HOME"] = str(home)
-    proc = gp("submit", "plugin=aae", "data=digits", "trainer.epochs=2", "model.latent_dim=2")
+    proc = gp("submit", "plugin=aae", "data=digits", "trainer.epochs=2", "model.latent_dim=2", env={"GP_HOME": str(home)})
     return home, run_of(proc), proc
 
 
@@ -57,8 +54,11 @@ def test_checkpoint_and_loadable_generator(finished, c):
 
     assert [a.path for a in c.list_artifacts(finished[1], "checkpoint")] == ["checkpoint/model.pt"]
     mlflow.set_tracking_uri(tracking.tracking_uri())
-    model = mlflow.pyfunc.load_model(f"runs:/{finished[1]}/model")
-    x = model.predict([{"n": 5, "seed": 1}])
+    try:
+        model = mlflow.pyfunc.load_model(f"runs:/{finished[1]}/model")
+        x = model.predict([{"n": 5, "seed": 1}])
+    finally:
+        mlflow.set_tracking_uri(None)  # it exports MLFLOW_TRACKING_URI, which later gp commands would inherit
     assert np.asarray(x).shape == (5, 1, 8, 8)
 
 

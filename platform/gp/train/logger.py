@@ -1,6 +1,7 @@
 """Rank 0's logging into the job's one MLflow run (asynchronous; flushed every epoch)."""
 from __future__ import annotations
 
+import os
 import time
 
 
@@ -27,6 +28,7 @@ class RunLogger(NullLogger):
         import mlflow
 
         self.mlflow, self.run_id = mlflow, run_id
+        self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")  # set_tracking_uri exports it: undone at close
         mlflow.set_tracking_uri(tracking_uri)
         self.client = mlflow.tracking.MlflowClient(tracking_uri)
 
@@ -52,3 +54,4 @@ class RunLogger(NullLogger):
 
     def close(self) -> None:
         self.mlflow.flush_async_logging()
+        self.mlflow.set_tracking_uri(self._previous_uri)  # in-process runs must not redirect later ones
