@@ -93,8 +93,9 @@ def cached(key: dict, compute) -> dict:
     return values
 
 
-def cached_tensors(key: dict, compute) -> dict:
-    """``compute()`` (a dict of tensors or None), stored under ``$GP_HOME/eval/cache`` by ``key``."""
+def cached_tensors(key: dict, compute):
+    """``compute()`` (a tensor, or a tuple of tensors and None), stored under
+    ``$GP_HOME/eval/cache`` by ``key``; written to a temporary file, then renamed."""
     import torch
 
     path = tracking.home() / "eval" / "cache" / f"{digest(key)}.pt"
@@ -102,6 +103,7 @@ def cached_tensors(key: dict, compute) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
     values = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(values, str(path) + ".tmp")
-    path.with_suffix(".pt.tmp").replace(path)
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save(values, tmp)
+    tmp.replace(path)
     return values

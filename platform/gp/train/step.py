@@ -11,7 +11,8 @@ import torch
 
 
 class Stepper:
-    """Runs ``model.updates`` on a batch through the (possibly DDP-wrapped) module."""
+    """Runs ``model.updates`` on a batch through ``wrapped`` (the model, or its DDP wrapper);
+    with ``sync``, each update's gradients are averaged across workers before its step."""
 
     def __init__(self, wrapped, model, optimizers: dict, precision: str = "fp32", grad_clip: float | None = None,
                  sync=None):
