@@ -1,4 +1,4 @@
-"""Configuration: parsing, validation and one-line errors (checked before Ray starts)."""
+"""Configuration: parsing, validation and one-line errors (config checked before Ray starts, data while it starts)."""
 import pytest
 
 from gp.config import parse, validate
@@ -49,7 +49,7 @@ def test_gp_submit_rejects_bad_input_with_one_line_and_nonzero_exit(args, expect
     proc = gp("submit", *args)
     assert proc.returncode == 2
     assert expected in one_line_error(proc)
-    assert not (gp_home / "ray_results").exists()  # rejected before Ray started
+    assert not (gp_home / "ray_results").exists()  # rejected before training started
 
 
 def test_unschedulable_workers_are_one_clear_error():

@@ -10,9 +10,15 @@ class Sink:
 
     def __init__(self):
         self.records: list[dict] = []
+        self._began = False
 
     def push(self, record: dict) -> None:
         self.records.append(record)
+
+    def began(self) -> bool:
+        """Whether a worker of this job began before (so this one is a restart); marks it."""
+        was, self._began = self._began, True
+        return was
 
     def drain(self) -> list[dict]:
         out, self.records = self.records, []

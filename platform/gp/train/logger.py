@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 
 class NullLogger:
     """What every rank but 0 gets: logs nothing."""
 
-    def log_steps(self, rows):
+    def log_steps(self, rows, times=None):
         pass
 
     def log_epoch(self, epoch, images, ckpt_path):
@@ -22,22 +23,41 @@ class NullLogger:
 
 
 class RunLogger(NullLogger):
-    """Logs into an existing run by id, so a restarted worker group continues it."""
+    """Logs into an existing run by id, so a restarted worker group continues it.
+
+    MLflow is imported and its store opened in a background thread (about 3.5 s of a
+    small CPU's time), beside the worker's set-up and first steps; each call waits for it.
+    """
 
     def __init__(self, run_id: str, tracking_uri: str):
+        self.run_id, self.tracking_uri = run_id, tracking_uri
+        self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")  # set_tracking_uri exports it: undone at close
+        pool = ThreadPoolExecutor(1, thread_name_prefix="gp-mlflow")
+        self._opening = pool.submit(self._open)
+        pool.shutdown(wait=False)
+
+    def _open(self):
         import mlflow
 
-        self.mlflow, self.run_id = mlflow, run_id
-        self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")  # set_tracking_uri exports it: undone at close
-        mlflow.set_tracking_uri(tracking_uri)
-        self.client = mlflow.tracking.MlflowClient(tracking_uri)
+        mlflow.set_tracking_uri(self.tracking_uri)
+        client = mlflow.tracking.MlflowClient(self.tracking_uri)
+        client.get_run(self.run_id)  # opens the store; a wrong run id fails here
+        return mlflow, client
 
-    def log_steps(self, rows: list[tuple[int, dict[str, float]]]) -> None:
-        """Log ``[(step, {name: value})]`` in one asynchronous batch."""
-        from mlflow.entities import Metric
+    @property
+    def mlflow(self):
+        return self._opening.result()[0]
 
-        now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, step) for step, losses in rows for k, v in losses.items()]
+    @property
+    def client(self):
+        return self._opening.result()[1]
+
+    def log_steps(self, rows: list[tuple[int, dict[str, float]]], times: list[float] | None = None) -> None:
+        """Log ``[(step, {name: value})]`` in one asynchronous batch, stamped with ``times``
+        (the wall time of each step, in seconds; default: now)."""
+        Metric = self.mlflow.entities.Metric  # after the opening thread's import, never beside it
+        stamps = [int(t * 1000) for t in times] if times else [int(time.time() * 1000)] * len(rows)
+        metrics = [Metric(k, v, at, step) for (step, losses), at in zip(rows, stamps) for k, v in losses.items()]
         for i in range(0, len(metrics), 1000):  # MLflow's per-batch limit
             self.client.log_batch(self.run_id, metrics=metrics[i : i + 1000], synchronous=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import time
 
 import torch
 
@@ -41,12 +42,13 @@ def run(config: dict, session) -> dict:
     model = cls(cls.Config.model_validate(job.model), data.spec)
     wrapped = session.prepare(model, t.grad_sync)
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
-    logger = _logger(config, session)
     epoch0, step, optimizers = _resume(session, model, t.epochs, _latest_checkpoint(config, session))
     stepper = build_stepper(wrapped, model, optimizers, t, session.device, session.grad_sync)
     reporter = Reporter(config.get("sink") if session.rank == 0 else None)
+    held_out = _held_out(registry, job, model, session)
+    logger = _logger(config, session)  # opens MLflow in a thread, beside the first steps' computation
     loop = _Loop(job, session, model, stepper, logger, reporter)
-    loop.held_out = _held_out(registry, job, model, session)
+    loop.held_out = held_out
     try:
         return loop.epochs(data, epoch0, step)
     finally:
@@ -65,7 +67,7 @@ def _latest_checkpoint(config: dict, session) -> dict | None:
 
 
 def _mlflow_checkpoint(config: dict) -> str | None:
-    if not config.get("run_id"):
+    if not config.get("run_id") or not _may_have_checkpoint(config):
         return None
     import tempfile
 
@@ -75,6 +77,23 @@ def _mlflow_checkpoint(config: dict) -> str | None:
     if not c.list_artifacts(config["run_id"], "checkpoint"):
         return None
     return c.download_artifacts(config["run_id"], "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-resume-"))
+
+
+def _may_have_checkpoint(config: dict) -> bool:
+    """False only for a new run's first workers: they skip opening the store here (~1.5 s).
+
+    The driver's sink answers whether any worker of this job began before (so this is a
+    restarted worker group); a rank that asks after another rank of the first group began
+    looks, and finds nothing, as no epoch has ended yet.
+    """
+    sink = config.get("sink")
+    if config.get("job", {}).get("resume") or not hasattr(sink, "began"):
+        return True
+    if not hasattr(sink.began, "remote"):  # an in-process sink
+        return sink.began()
+    import ray
+
+    return ray.get(sink.began.remote())
 
 
 def _resume(session, model, epochs: int, payload: dict | None) -> tuple[int, int, dict]:
@@ -108,7 +127,7 @@ class _Loop:
     def __init__(self, job, session, model, stepper, logger, reporter):
         self.job, self.t, self.session, self.model = job, job.trainer, session, model
         self.stepper, self.logger, self.report = stepper, logger, reporter
-        self.buffer: list[tuple[int, dict]] = []
+        self.buffer: list[tuple[int, float, dict]] = []  # (step, wall time, losses on the device)
         self.bad = torch.zeros((), device=session.device)
         self.held_out = None
 
@@ -122,7 +141,7 @@ class _Loop:
             for batch in batches(data, self.session.rank, self.session.world, self.t.batch_size,
                                  self.t.seed, epoch, self.t.steps_per_epoch):
                 step += 1
-                self.buffer.append((step, self.stepper(batch)))
+                self.buffer.append((step, time.time(), self.stepper(batch)))
                 if step % self.t.log_every == 0 and not self._flush(epoch, step, per_epoch):
                     return self._stop_nonfinite(epoch, step)
             if not self._flush(epoch, step, per_epoch, force=True):
@@ -139,17 +158,17 @@ class _Loop:
         """Read buffered losses back (one sync), log them; False if any is non-finite."""
         if not self.buffer:
             return True
-        keys = list(self.buffer[0][1])
-        values = torch.stack([torch.stack([l[k] for k in keys]) for _, l in self.buffer])  # (S, K)
+        keys = list(self.buffer[0][2])
+        values = torch.stack([torch.stack([l[k] for k in keys]) for _, _, l in self.buffer])  # (S, K)
         self.bad = self.session.all_max((~torch.isfinite(values)).any().float())
-        rows = [(s, dict(zip(keys, v))) for (s, _), v in zip(self.buffer, values.tolist())]
+        rows = [(s, at, dict(zip(keys, v))) for (s, at, _), v in zip(self.buffer, values.tolist())]
         self.buffer = []
         if self.bad.item():
-            rows = [(s, l) for s, l in rows if all(math.isfinite(v) for v in l.values())]
-        self.logger.log_steps(rows)
+            rows = [r for r in rows if all(math.isfinite(v) for v in r[2].values())]
+        self.logger.log_steps([(s, l) for s, _, l in rows], [at for _, at, _ in rows])
         if rows:
             self.report({"epoch": epoch + 1, "epochs": self.t.epochs, "step": step,
-                         "total_steps": per_epoch * self.t.epochs, "losses": rows[-1][1]}, force)
+                         "total_steps": per_epoch * self.t.epochs, "losses": rows[-1][2]}, force)
         return not self.bad.item()
 
     def _stop_nonfinite(self, epoch: int, step: int) -> dict:
