@@ -18,7 +18,7 @@ from gp.config import JobConfig
 from gp.data.spec import Dataset, load
 from gp.model import DataSpec
 from gp.progress import Reporter
-from gp.train import checkpoint
+from gp.train import checkpoint, layout
 from gp.train.graph import build_stepper
 from gp.train.logger import NullLogger
 from gp.train.loop import _Loop
@@ -70,6 +70,7 @@ class GpRunner:
         self.losses: list[dict] = []
         self.logger = logger or _Keep(self.losses)
         self.model = build_model(registry, j, data.spec, device, seed)
+        layout.apply(self.model, j.trainer.channels_last)  # as the loop does
         self.stepper = build_stepper(self.model, self.model, self.model.configure_optimizers(), j.trainer, self.device)
         self.loop = _BenchLoop(j, session, self.model, self.stepper, self.logger, Reporter(None))
 

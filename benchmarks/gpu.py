@@ -195,9 +195,11 @@ def variants_section(b: Bench) -> list[list]:
         if b.left() < 30:
             b.out["skipped"].append(f"variants:{batch}")
             continue
-        runners = {"gp fp32": b.runner("gp", "dcgan", batch), "gp bf16": b.runner("gp", "dcgan", batch, precision="bf16"),
-                   "gp fp32 channels-last": channels_last(b.runner("gp", "dcgan", batch)),
-                   "gp bf16 channels-last": channels_last(b.runner("gp", "dcgan", batch, precision="bf16"))}
+        nchw = {"channels_last": False}
+        runners = {"gp fp32": b.runner("gp", "dcgan", batch, **nchw),
+                   "gp bf16": b.runner("gp", "dcgan", batch, precision="bf16", **nchw),
+                   "gp fp32 channels-last": channels_last(b.runner("gp", "dcgan", batch, **nchw)),
+                   "gp bf16 channels-last": channels_last(b.runner("gp", "dcgan", batch, precision="bf16", **nchw))}
         res = b.race(runners, batch)
         results[batch] = res
         base = res["gp fp32"]["ms"]

@@ -46,6 +46,8 @@ class TrainerConfig(pydantic.BaseModel):
         "updates", description="with several workers: average each update's gradients in one all-reduce, or torch DDP")
     cuda_graph: bool | Literal["auto"] = Field(
         "auto", description="capture each training step in one CUDA graph on a GPU (auto: where the model allows)")
+    channels_last: bool | Literal["auto"] = Field(
+        "auto", description="channels-last weights and activations (auto: for models with 2-D convolutions)")
 
 
 class JobConfig(pydantic.BaseModel):

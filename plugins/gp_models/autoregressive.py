@@ -97,6 +97,7 @@ class Autoregressive(GenerativeModel):
 
     family = "autoregressive"
     log_prob_exact = True
+    channels_last = False  # masked weights are rebuilt every step; no gain measured (docs/performance.md)
     conditional = True  # capable; an instance honours y only if config.conditional
 
     def __init__(self, config, data):

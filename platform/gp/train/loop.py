@@ -17,7 +17,7 @@ from gp.config import JobConfig
 from gp.data.spec import load
 from gp.plugins import load_registry
 from gp.render import picture
-from gp.train import checkpoint
+from gp.train import checkpoint, layout
 from gp.train.logger import NullLogger, RunLogger
 from gp.train.session import LocalSession, RaySession
 from gp.train.graph import build_stepper
@@ -40,6 +40,7 @@ def run(config: dict, session) -> dict:
     data = load(registry, job.data, "train")
     cls = registry.model(job.plugin)
     model = cls(cls.Config.model_validate(job.model), data.spec)
+    layout.apply(model, t.channels_last)
     wrapped = session.prepare(model, t.grad_sync)
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
     epoch0, step, optimizers = _resume(session, model, t.epochs, _latest_checkpoint(config, session))
