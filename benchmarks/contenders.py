@@ -92,8 +92,8 @@ class _Keep(NullLogger):
     def __init__(self, into: list):
         self.into = into
 
-    def log_steps(self, rows, times=None):
-        self.into.extend(losses for _, losses in rows)
+    def log_steps(self, rows):
+        self.into.extend(losses for _, _, losses in rows)
 
 
 class PlainRunner:

@@ -91,7 +91,8 @@ def call_costs(uri: str, a) -> dict:
     from gp.train.logger import RunLogger
 
     logger = RunLogger(new_run(uri), uri)
-    rows = [(s, {k: float(np.random.rand()) for k in KEYS}) for s in range(a.steps)]
+    logger.client  # wait for its opening thread (start-up, not per-step cost)
+    rows = [(s, time.time(), {k: float(np.random.rand()) for k in KEYS}) for s in range(a.steps)]
     chunks = [rows[i : i + a.log_every] for i in range(0, len(rows), a.log_every)]
 
     flushes: dict[str, list] = {"async (gp)": [], "sync": []}
@@ -101,10 +102,9 @@ def call_costs(uri: str, a) -> dict:
             t = 0.0
             for chunk in chunks:
                 t0 = time.perf_counter()
-                if sync:
-                    from mlflow.entities import Metric
-
-                    logger.client.log_batch(logger.run_id, metrics=[Metric(k, v, 0, s) for s, l in chunk
+                if sync:  # MLflow only through the logger: it imports MLflow in its own thread
+                    Metric = logger.mlflow.entities.Metric
+                    logger.client.log_batch(logger.run_id, metrics=[Metric(k, v, 0, s) for s, _, l in chunk
                                                                     for k, v in l.items()], synchronous=True)
                 else:
                     logger.log_steps(chunk)

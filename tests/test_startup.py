@@ -67,7 +67,7 @@ def test_the_logger_opens_mlflow_in_a_thread_and_stamps_each_step_with_its_own_t
     run_id = c.create_run(tracking.experiment_id(c, "gp")).info.run_id
     logger = RunLogger(run_id, tracking.tracking_uri())
     assert logger._opening.result(timeout=60)[1].get_run(run_id).info.run_id == run_id
-    logger.log_steps([(1, {"model/loss": 2.0}), (2, {"model/loss": 1.5})], [1000.25, 1001.5])
+    logger.log_steps([(1, 1000.25, {"model/loss": 2.0}), (2, 1001.5, {"model/loss": 1.5})])
     logger.close()
     history = c.get_metric_history(run_id, "model/loss")
     assert [(m.step, m.value, m.timestamp) for m in history] == [(1, 2.0, 1000250), (2, 1.5, 1001500)]

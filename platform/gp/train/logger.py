@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 
 class NullLogger:
     """What every rank but 0 gets: logs nothing."""
 
-    def log_steps(self, rows, times=None):
+    def log_steps(self, rows):
         pass
 
     def log_epoch(self, epoch, images, ckpt_path):
@@ -52,12 +51,11 @@ class RunLogger(NullLogger):
     def client(self):
         return self._opening.result()[1]
 
-    def log_steps(self, rows: list[tuple[int, dict[str, float]]], times: list[float] | None = None) -> None:
-        """Log ``[(step, {name: value})]`` in one asynchronous batch, stamped with ``times``
-        (the wall time of each step, in seconds; default: now)."""
+    def log_steps(self, rows: list[tuple[int, float, dict[str, float]]]) -> None:
+        """Log ``[(step, wall time in seconds, {name: value})]`` in one asynchronous batch,
+        each value stamped with the time its step ran."""
         Metric = self.mlflow.entities.Metric  # after the opening thread's import, never beside it
-        stamps = [int(t * 1000) for t in times] if times else [int(time.time() * 1000)] * len(rows)
-        metrics = [Metric(k, v, at, step) for (step, losses), at in zip(rows, stamps) for k, v in losses.items()]
+        metrics = [Metric(k, v, int(at * 1000), step) for step, at, losses in rows for k, v in losses.items()]
         for i in range(0, len(metrics), 1000):  # MLflow's per-batch limit
             self.client.log_batch(self.run_id, metrics=metrics[i : i + 1000], synchronous=False)
 

@@ -166,7 +166,7 @@ class _Loop:
         self.buffer = []
         if self.bad.item():
             rows = [r for r in rows if all(math.isfinite(v) for v in r[2].values())]
-        self.logger.log_steps([(s, l) for s, _, l in rows], [at for _, at, _ in rows])
+        self.logger.log_steps(rows)
         if rows:
             self.report({"epoch": epoch + 1, "epochs": self.t.epochs, "step": step,
                          "total_steps": per_epoch * self.t.epochs, "losses": rows[-1][2]}, force)
