@@ -63,6 +63,16 @@ def test_digits_and_toy2d():
     assert abs(float(radius.mean()) - 2.0) < 0.05
 
 
+def test_digits_read_without_scikit_learn_equal_its_loader():
+    from sklearn.datasets import load_digits
+
+    ref = load_digits()
+    for split, rows in (("train", slice(0, 1500)), ("test", slice(1500, None))):
+        d = digits(DataConfig(name="digits"), split)
+        assert np.array_equal(d.x.squeeze(1).numpy() * 16, ref.images[rows].astype(np.float32))
+        assert np.array_equal(d.y.numpy(), ref.target[rows])
+
+
 def test_hide_labels_keeps_a_balanced_subset():
     d = hide_labels(digits(DataConfig(name="digits"), "train"), keep=100)
     kept = d.y[d.y >= 0]
