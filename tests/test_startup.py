@@ -6,6 +6,7 @@ import pytest
 
 from gp import orchestrate, tracking
 from gp.errors import GpError
+from gp.pending import Run
 from gp.progress import Sink
 from gp.train.loop import _may_have_checkpoint
 
@@ -45,10 +46,10 @@ def test_the_data_is_checked_in_another_thread_while_ray_starts_in_this_one(monk
 
     monkeypatch.setattr(orchestrate, "_check_data", checking)
     monkeypatch.setattr(orchestrate, "_init_ray", lambda a, v: threads.setdefault("ray", threading.current_thread()))
-    monkeypatch.setattr(orchestrate, "train", lambda c, job, run_id, *rest: run_id)
-    run_id = orchestrate.submit(JOB)
+    monkeypatch.setattr(orchestrate, "_open_run", lambda job, registry: Run("opened"))
+    monkeypatch.setattr(orchestrate, "train", lambda run, *rest, **kw: run.id())
+    assert orchestrate.submit(JOB) == "opened"
     assert threads["ray"] is threading.main_thread() and threads["check"] is not threading.main_thread()
-    assert [r.info.run_id for r in _runs()] == [run_id]
 
 
 def test_only_a_new_runs_first_workers_skip_the_checkpoint_lookup():
@@ -71,3 +72,15 @@ def test_the_logger_opens_mlflow_in_a_thread_and_stamps_each_step_with_its_own_t
     logger.close()
     history = c.get_metric_history(run_id, "model/loss")
     assert [(m.step, m.value, m.timestamp) for m in history] == [(1, 2.0, 1000250), (2, 1.5, 1001500)]
+
+
+def test_with_credentials_set_the_driver_creates_the_run_itself(monkeypatch):
+    from gp.config import JobConfig
+    from gp.pending import open_run, resolve
+    from gp.plugins import Origin
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")  # they must not travel to a Ray task
+    run = open_run(JobConfig(plugin="vae"), Origin("vae", "gp", "0.1.0"), node_id="unused", ray_name="vae-1")
+    assert run.ref is None and resolve(run.for_workers) == run.id()
+    tags = tracking.client().get_run(run.id()).data.tags
+    assert (tags["gp.ray_run"], tags["gp.plugin"]) == ("vae-1", "vae") and "gp.config" in tags

@@ -1,7 +1,8 @@
 """The driver of ``gp submit``: validate, create the MLflow run, train through Ray Train.
 
-A bad config fails before Ray starts, bad data while it starts; each with one line. The
-driver owns the run's status: FINISHED, FAILED (with a ``gp.failure`` tag) or KILLED on Ctrl-C.
+A bad config fails before Ray starts, bad data while it starts; each with one line. The run
+is created while Ray Train starts the workers (:mod:`gp.pending`). The driver owns the run's
+status: FINISHED, FAILED (with a ``gp.failure`` tag) or KILLED on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import logging
 import os
 import pathlib
+import secrets
 import tempfile
 import threading
 import time
@@ -17,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gp import config as cfgmod
 from gp import tracking
 from gp.errors import GpError
+from gp.pending import Run
 from gp.plugins import load_registry
 
 # Shorter Ray Train start-up and quieter logs (measured in docs/performance.md).
@@ -86,9 +89,9 @@ def _resume_config(raw: dict) -> dict:
 def submit(overrides: list[str], file: str | None = None, address: str | None = None, verbose: bool = False) -> str:
     """Run one job end to end; return its MLflow run id.
 
-    The config is validated before anything starts; the data is checked while Ray starts
-    (hiding 1.5-2.5 s of a cold start). Bad input fails in one line, and no run is created
-    for it or for a Ray that cannot start.
+    The config is validated before anything starts; the data is checked while Ray starts,
+    and the run is created while Ray Train starts. Bad input fails in one line, and no run
+    is created for it or for a Ray that cannot start.
     """
     t0 = time.time()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -99,13 +102,13 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
         from gp.remote import require_token
 
         require_token(cluster)  # one line now, not a generic connection error after ~20 s of retries
-    c, run_id = _start(job, registry, address, verbose)
-    print(f"gp: run {run_id} ({job.plugin} on {job.data.name}), tracking at {tracking.tracking_uri()}", flush=True)
-    return train(c, job, run_id, address, verbose, t0)
+    run = _start(job, registry, address, verbose)
+    return train(run, job, address, verbose, t0, announce=True)
 
 
-def _start(job, registry, address: str | None, verbose: bool):
-    """Start Ray while another thread checks the data, then open the run: (client, run id).
+def _start(job, registry, address: str | None, verbose: bool) -> Run:
+    """Start Ray while another thread checks the data, then start creating the run (or
+    reopen it, for resume=).
 
     MLflow is imported after ``ray.init``, not beside it: one package imported from two
     threads at once can fail half-initialised, and Ray and MLflow share opentelemetry.
@@ -119,51 +122,70 @@ def _start(job, registry, address: str | None, verbose: bool):
     return _open_run(job, registry)
 
 
-def _open_run(job, registry):
-    """Create (or reopen, for resume=) the job's run: (client, run id)."""
-    c = tracking.client()
-    run_id = job.resume or tracking.start_run(c, job, registry.origin(job.plugin))
-    if job.resume:
-        c.update_run(run_id, status="RUNNING")
-    return c, run_id
+def _open_run(job, registry) -> Run:
+    """Start creating the job's run in a Ray task (see :mod:`gp.pending`), or reopen it."""
+    import ray
+
+    from gp.pending import open_run
+
+    if job.resume:  # the driver has opened MLflow already, to read the run's config
+        tracking.client().update_run(job.resume, status="RUNNING")
+        return Run(job.resume)
+    import ray.train.torch  # noqa: F401  (the trainer's imports, before the task's process competes for the CPU)
+
+    import gp.train.loop  # noqa: F401
+
+    node = ray.get_runtime_context().get_node_id()
+    return open_run(job, registry.origin(job.plugin), node, _ray_run_name(job))
 
 
-def train(c, job, run_id: str, address: str | None, verbose: bool, t0: float) -> str:
-    """Train ``job`` into the existing run ``run_id``, which ends FINISHED, FAILED or KILLED."""
+def _ray_run_name(job) -> str:
+    """A new run's Ray Train folder (its MLflow id is not known yet; the run carries this tag)."""
+    return f"{job.plugin}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def train(run: Run | str, job, address: str | None, verbose: bool, t0: float, announce: bool = False) -> str:
+    """Train ``job`` into its run (an id, or a :class:`~gp.pending.Run` being created), which
+    ends FINISHED, FAILED or KILLED; ``announce`` prints the run's id once it is known."""
+    run = run if isinstance(run, Run) else Run(run)
     try:
-        return _conclude(c, run_id, _fit(job, run_id, address, verbose, t0))
+        events = _fit(job, run, address, verbose, t0, announce)
+        return _conclude(run.id(), events)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM becomes SystemExit once Ray is up
-        _finish(c, run_id, "KILLED", "interrupted; resume with 'gp submit resume=" + run_id + "'")
+        run_id = run.created()
+        run_id and _finish(run_id, "KILLED", "interrupted; resume with 'gp submit resume=" + run_id + "'")
         raise
     except Exception as exc:
-        _finish(c, run_id, "FAILED", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        run_id = run.created()
+        run_id and _finish(run_id, "FAILED", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
 
 
-def _conclude(c, run_id: str, events: list[dict]) -> str:
+def _conclude(run_id: str, events: list[dict]) -> str:
     bad = [e for e in events if e.get("event") == "nonfinite"]
     if bad:
-        _finish(c, run_id, "FAILED", bad[0]["message"])
+        _finish(run_id, "FAILED", bad[0]["message"])
         raise GpError(bad[0]["message"] + f"; lower the learning rate or set trainer.grad_clip (run {run_id})")
-    _log_model(c, run_id)
-    _finish(c, run_id, "FINISHED")
+    _log_model(run_id)
+    _finish(run_id, "FINISHED")
     return run_id
 
 
-def _finish(c, run_id: str, status: str, reason: str | None = None) -> None:
+def _finish(run_id: str, status: str, reason: str | None = None) -> None:
+    c = tracking.client()
     if reason:
         c.set_tag(run_id, "gp.failure", reason)
     c.set_terminated(run_id, status)
 
 
-def _log_model(c, run_id: str) -> None:
+def _log_model(run_id: str) -> None:
     from gp.mlflow_model import log_sampler
 
-    path = c.download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-model-"))
+    path = tracking.client().download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-model-"))
     log_sampler(run_id, path)
 
 
-def _fit(job, run_id, address, verbose, t0) -> list[dict]:
+def _fit(job, run: Run, address, verbose, t0, announce: bool = False) -> list[dict]:
     """Train through Ray Train while showing progress; returns the progress events."""
     import ray
 
@@ -172,10 +194,13 @@ def _fit(job, run_id, address, verbose, t0) -> list[dict]:
     _init_ray(address, verbose)
     _check_resources(job.trainer, ray.cluster_resources())
     sink = _driver_node_sink(Sink)
-    trainer = _trainer(job, run_id, sink)
+    trainer = _trainer(job, run, sink)
     outcome: dict = {}
     thread = threading.Thread(target=_run_fit, args=(trainer, outcome), daemon=True)
     thread.start()
+    run_id = run.id()  # the run is created while Ray Train starts the workers
+    if announce:
+        print(f"gp: run {run_id} ({job.plugin} on {job.data.name}), tracking at {tracking.tracking_uri()}", flush=True)
     bar, first = Bar(), None
     while thread.is_alive():
         thread.join(0.3)
@@ -272,14 +297,14 @@ def _tighten_token() -> None:
         token.chmod(0o600)
 
 
-def _trainer(job, run_id, sink):
+def _trainer(job, run: Run, sink):
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from gp.train.loop import train_worker
 
     t = job.trainer
-    loop_config = {"job": job.model_dump(), "run_id": run_id, "tracking_uri": tracking.tracking_uri(),
+    loop_config = {"job": job.model_dump(), "run_id": run.for_workers, "tracking_uri": tracking.tracking_uri(),
                    "sink": sink}
     return TorchTrainer(
         train_worker,
@@ -287,7 +312,7 @@ def _trainer(job, run_id, sink):
         scaling_config=ScalingConfig(num_workers=t.num_workers, use_gpu=t.use_gpu,
                                      resources_per_worker={"CPU": 1}),
         run_config=RunConfig(
-            name=f"{run_id}-{int(time.time())}",
+            name=run.ray_name or f"{run.id()}-{int(time.time())}",
             storage_path=os.environ.get("GP_STORAGE_PATH") or str(tracking.home() / "ray_results"),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             failure_config=FailureConfig(max_failures=t.max_failures),

@@ -412,13 +412,13 @@ def run_here(spec: dict) -> str:
         check_plugin(spec["plugin"], registry.origin(job.plugin))
         orchestrate._check_data(registry, job)
     except GpError as exc:
-        orchestrate._finish(c, run_id, "FAILED", str(exc))
+        orchestrate._finish(run_id, "FAILED", str(exc))
         raise
     c.update_run(run_id, status="RUNNING")
     print(f"gp: run {run_id} ({job.plugin} on {job.data.name}) on the cluster, tracking at "
           f"{tracking.tracking_uri()}", flush=True)
     submitted = float(os.environ.get("GP_SUBMITTED_AT") or time.time())
-    return orchestrate.train(c, job, run_id, None, spec.get("verbose", False), submitted)
+    return orchestrate.train(run_id, job, None, spec.get("verbose", False), submitted)
 
 
 def main() -> None:

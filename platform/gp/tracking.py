@@ -33,14 +33,21 @@ def client():
     return MlflowClient(tracking_uri=tracking_uri())
 
 
-def experiment_id(c, name: str) -> str:
-    """The id of experiment ``name``, created (with artifacts under $GP_HOME) if missing."""
+_HERE = object()
+
+
+def experiment_id(c, name: str, location: str | None | object = _HERE) -> str:
+    """The id of experiment ``name``, created if missing, with its artifacts at ``location``
+    (default: this process's :func:`artifact_location`)."""
     exp = c.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    local = not os.environ.get("MLFLOW_TRACKING_URI")
-    location = (home() / "artifacts" / name).as_uri() if local else None
-    return c.create_experiment(name, artifact_location=location)
+    return c.create_experiment(name, artifact_location=artifact_location(name) if location is _HERE else location)
+
+
+def artifact_location(name: str) -> str | None:
+    """A new experiment's artifact folder: under $GP_HOME for the local store; a server's own choice."""
+    return None if os.environ.get("MLFLOW_TRACKING_URI") else (home() / "artifacts" / name).as_uri()
 
 
 def public_params(flat: dict) -> dict[str, str]:
@@ -60,11 +67,17 @@ def git_commit() -> str:
 
 def start_run(c, job, origin) -> str:
     """Create the job's run with its params and tags; return its id."""
+    return create_run(c, run_spec(job, origin))
+
+
+def run_spec(job, origin) -> dict:
+    """All a new run is created with, as plain data (no MLflow import), so another process
+    (:mod:`gp.pending`) can create it: store, experiment, artifact folder, tags, params."""
     import gp
 
     from gp.config import flatten
-    from mlflow.entities import Param, RunTag
 
+    nested = job.model_dump(exclude={"resume"})
     tags = {
         "gp.plugin": job.plugin,
         "gp.plugin.dist": origin.dist,
@@ -73,10 +86,17 @@ def start_run(c, job, origin) -> str:
         "gp.git_commit": git_commit(),
         "mlflow.runName": f"{job.plugin}-{job.data.name}",
     }
-    run = c.create_run(experiment_id(c, job.experiment), tags=tags)
-    nested = job.model_dump(exclude={"resume"})
-    params = [Param(k, v[:6000]) for k, v in public_params(flatten(nested)).items()]
-    c.log_batch(run.info.run_id, params=params, tags=[RunTag("gp.config", _json(nested))])
+    return {"uri": tracking_uri(), "experiment": job.experiment, "location": artifact_location(job.experiment),
+            "tags": tags, "params": public_params(flatten(nested)), "config": _json(nested)}
+
+
+def create_run(c, spec: dict) -> str:
+    """Create the run :func:`run_spec` describes in the store of client ``c``; its id."""
+    from mlflow.entities import Param, RunTag
+
+    run = c.create_run(experiment_id(c, spec["experiment"], spec["location"]), tags=spec["tags"])
+    params = [Param(k, v[:6000]) for k, v in spec["params"].items()]
+    c.log_batch(run.info.run_id, params=params, tags=[RunTag("gp.config", spec["config"])])
     return run.info.run_id
 
 

@@ -26,7 +26,7 @@ def test_a_stopped_driver_marks_its_run_killed(monkeypatch, stop):
     c = tracking.client()
     run_id = tracking.start_run(c, JobConfig(plugin="vae"), Origin("vae", "gp", "0.1.0"))
     with pytest.raises(stop):
-        orchestrate.train(c, JobConfig(plugin="vae"), run_id, None, False, 0.0)
+        orchestrate.train(run_id, JobConfig(plugin="vae"), None, False, 0.0)
     run = c.get_run(run_id)
     assert run.info.status == "KILLED" and run.data.tags["gp.failure"].startswith("interrupted")
 

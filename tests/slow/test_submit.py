@@ -41,6 +41,15 @@ def test_run_has_params_tags_and_status(finished, c):
     assert (p["plugin"], p["trainer.epochs"], p["model.latent_dim"], p["data.name"]) == ("aae", "2", "2", "digits")
     assert (t["gp.plugin"], t["gp.plugin.dist"], t["gp.version"]) == ("aae", "gp", "0.1.0")
     assert float(t["gp.seconds_to_first_step"]) > 0
+    assert (finished[0] / "ray_results" / t["gp.ray_run"]).is_dir()  # named before the run existed
+
+
+def test_a_tracking_store_that_cannot_create_the_run_fails_in_one_line(tmp_path):
+    env = {"GP_HOME": str(tmp_path / "home"), "MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
+           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    proc = gp("submit", "plugin=vae", "data=digits", "trainer.epochs=1", env=env, timeout=300)
+    assert proc.returncode != 0
+    assert one_line_error(proc).startswith("error: could not create the run in http://127.0.0.1:9: ")
 
 
 def test_every_step_logged_and_one_image_per_epoch(finished, c):

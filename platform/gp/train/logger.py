@@ -26,10 +26,11 @@ class RunLogger(NullLogger):
 
     MLflow is imported and its store opened in a background thread (about 3.5 s of a
     small CPU's time), beside the worker's set-up and first steps; each call waits for it.
+    ``run`` is the id, or an ObjectRef to it (:mod:`gp.pending`), resolved in that thread.
     """
 
-    def __init__(self, run_id: str, tracking_uri: str):
-        self.run_id, self.tracking_uri = run_id, tracking_uri
+    def __init__(self, run, tracking_uri: str):
+        self._run, self.tracking_uri = run, tracking_uri
         self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")  # set_tracking_uri exports it: undone at close
         pool = ThreadPoolExecutor(1, thread_name_prefix="gp-mlflow")
         self._opening = pool.submit(self._open)
@@ -38,10 +39,13 @@ class RunLogger(NullLogger):
     def _open(self):
         import mlflow
 
+        from gp.pending import resolve
+
+        run_id = resolve(self._run)
         mlflow.set_tracking_uri(self.tracking_uri)
         client = mlflow.tracking.MlflowClient(self.tracking_uri)
-        client.get_run(self.run_id)  # opens the store; a wrong run id fails here
-        return mlflow, client
+        client.get_run(run_id)  # opens the store; a wrong run id fails here
+        return mlflow, client, run_id
 
     @property
     def mlflow(self):
@@ -50,6 +54,10 @@ class RunLogger(NullLogger):
     @property
     def client(self):
         return self._opening.result()[1]
+
+    @property
+    def run_id(self) -> str:
+        return self._opening.result()[2]
 
     def log_steps(self, rows: list[tuple[int, float, dict[str, float]]]) -> None:
         """Log ``[(step, wall time in seconds, {name: value})]`` in one asynchronous batch,

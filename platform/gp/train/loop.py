@@ -2,7 +2,8 @@
 
 ``train_worker(config)`` is the Ray entry point; ``run(config, session)`` is ordinary
 code that fast tests call with a :class:`LocalSession`. ``config`` is a plain dict:
-``job`` (JobConfig as dict), ``run_id`` and ``tracking_uri`` (optional), ``sink``.
+``job`` (JobConfig as dict), ``run_id`` (optional: the id, or an ObjectRef to it while
+:mod:`gp.pending` creates the run), ``tracking_uri`` and ``sink``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 
 from gp.config import JobConfig
 from gp.data.spec import load
+from gp.pending import resolve
 from gp.plugins import load_registry
 from gp.render import picture
 from gp.train import checkpoint, layout
@@ -68,16 +70,16 @@ def _latest_checkpoint(config: dict, session) -> dict | None:
 
 
 def _mlflow_checkpoint(config: dict) -> str | None:
-    if not config.get("run_id") or not _may_have_checkpoint(config):
+    if config.get("run_id") is None or not _may_have_checkpoint(config):
         return None
     import tempfile
 
     from mlflow.tracking import MlflowClient
 
-    c = MlflowClient(config["tracking_uri"])
-    if not c.list_artifacts(config["run_id"], "checkpoint"):
+    c, run_id = MlflowClient(config["tracking_uri"]), resolve(config["run_id"])
+    if not c.list_artifacts(run_id, "checkpoint"):
         return None
-    return c.download_artifacts(config["run_id"], "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-resume-"))
+    return c.download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-resume-"))
 
 
 def _may_have_checkpoint(config: dict) -> bool:
@@ -117,7 +119,7 @@ def _held_out(registry, job, model, session):
 
 
 def _logger(config: dict, session):
-    if session.rank != 0 or not config.get("run_id"):
+    if session.rank != 0 or config.get("run_id") is None:
         return NullLogger()
     return RunLogger(config["run_id"], config["tracking_uri"])
 
