@@ -152,12 +152,12 @@ def train(run: Run | str, job, address: str | None, verbose: bool, t0: float, an
         events = _fit(job, run, address, verbose, t0, announce)
         return _conclude(run.id(), events)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM becomes SystemExit once Ray is up
-        run_id = run.created()
-        run_id and _finish(run_id, "KILLED", "interrupted; resume with 'gp submit resume=" + run_id + "'")
+        if run_id := run.created():  # None: its creation failed, there is no run to end
+            _finish(run_id, "KILLED", f"interrupted; resume with 'gp submit resume={run_id}'")
         raise
     except Exception as exc:
-        run_id = run.created()
-        run_id and _finish(run_id, "FAILED", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if run_id := run.created():
+            _finish(run_id, "FAILED", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
 
 
