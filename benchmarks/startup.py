@@ -59,7 +59,8 @@ def bare_loop(config: dict) -> None:
         fh.write(str(time.time()))
     for _ in range(2):
         (w * 2).sum().backward()
-        opt and opt.step()
+        if opt:
+            opt.step()
 
 
 def child_bare(a) -> None:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gp import config as cfgmod
 from gp import tracking
 from gp.errors import GpError
-from gp.pending import Run
+from gp.pending import Run, open_run
 from gp.plugins import load_registry
 
 # Shorter Ray Train start-up and quieter logs (measured in docs/performance.md).
@@ -125,8 +125,6 @@ def _start(job, registry, address: str | None, verbose: bool) -> Run:
 def _open_run(job, registry) -> Run:
     """Start creating the job's run in a Ray task (see :mod:`gp.pending`), or reopen it."""
     import ray
-
-    from gp.pending import open_run
 
     if job.resume:  # the driver has opened MLflow already, to read the run's config
         tracking.client().update_run(job.resume, status="RUNNING")

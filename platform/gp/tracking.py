@@ -33,16 +33,16 @@ def client():
     return MlflowClient(tracking_uri=tracking_uri())
 
 
-_HERE = object()
+def experiment_id(c, name: str) -> str:
+    """The id of experiment ``name``, created (artifacts at :func:`artifact_location`) if missing."""
+    return _experiment(c, name, artifact_location(name))
 
 
-def experiment_id(c, name: str, location: str | None | object = _HERE) -> str:
-    """The id of experiment ``name``, created if missing, with its artifacts at ``location``
-    (default: this process's :func:`artifact_location`)."""
+def _experiment(c, name: str, location: str | None) -> str:
     exp = c.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    return c.create_experiment(name, artifact_location=artifact_location(name) if location is _HERE else location)
+    return c.create_experiment(name, artifact_location=location)
 
 
 def artifact_location(name: str) -> str | None:
@@ -94,7 +94,7 @@ def create_run(c, spec: dict) -> str:
     """Create the run :func:`run_spec` describes in the store of client ``c``; its id."""
     from mlflow.entities import Param, RunTag
 
-    run = c.create_run(experiment_id(c, spec["experiment"], spec["location"]), tags=spec["tags"])
+    run = c.create_run(_experiment(c, spec["experiment"], spec["location"]), tags=spec["tags"])
     params = [Param(k, v[:6000]) for k, v in spec["params"].items()]
     c.log_batch(run.info.run_id, params=params, tags=[RunTag("gp.config", spec["config"])])
     return run.info.run_id
