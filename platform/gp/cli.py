@@ -45,11 +45,11 @@ def plugins(ctx: typer.Context):
 
 
 @plugins_app.command("show")
-def plugins_show(name: str):
+def plugins_show(name: str, everything: bool = typer.Option(False, "--all", help="also the trainer.* and data.* keys")):
     """A plugin's config: every key with its type, default and description."""
     from gp.commands import plugin_config
 
-    typer.echo(plugin_config(name))
+    typer.echo(plugin_config(name, everything))
 
 
 @app.command()

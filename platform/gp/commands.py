@@ -12,10 +12,11 @@ from gp.plugins import load_registry
 def _table(headers: list[str], rows: list[list]) -> str:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(*headers, box=None, pad_edge=False)
     for row in rows:
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(Text(str(v)) for v in row))  # plain text: "[x]" in a description is not markup
     console = Console(width=160, record=True, file=open("/dev/null", "w"))
     console.print(table)
     return console.export_text().rstrip()
@@ -39,13 +40,20 @@ def _plugin_rows() -> tuple[list[list], list[str]]:
     return rows, sorted(reg.datasets)
 
 
-def plugin_config(name: str) -> str:
-    from gp.model import config_fields
+def plugin_config(name: str, everything: bool = False) -> str:
+    """A plugin's ``model.*`` keys (with ``everything``: the ``trainer.*`` and ``data.*`` keys too)."""
+    from gp import fields
 
-    cls = load_registry().model(name)
-    rows = [[f"model.{k}", t, d, desc] for k, t, d, desc in config_fields(cls)]
+    registry = load_registry()
+    cls = registry.model(name)
+    rows = fields.rows(cls.Config, "model.")
+    if everything:
+        from gp.config import DataConfig, TrainerConfig
+
+        rows += fields.rows(TrainerConfig, "trainer.") + fields.rows(DataConfig, "data.") + fields.dataset_rows(registry)
     doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
-    return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows)
+    hint = "" if everything else f"\n\n'gp plugins show {name} --all' also lists the trainer.* and data.* keys"
+    return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows) + hint
 
 
 def runs_table(experiment: str, limit: int) -> str:
