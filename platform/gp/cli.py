@@ -63,13 +63,14 @@ def runs(experiment: str = typer.Option("gp", help="MLflow experiment"), limit: 
 @app.command()
 def sample(
     run: str = typer.Argument(..., help="MLflow run id"),
-    options: Optional[List[str]] = typer.Argument(None, help="n=64 seed=0"),
-    out: str = typer.Option("samples.png", "--out", "-o", help="PNG file to write"),
+    options: Optional[List[str]] = typer.Argument(None, help="n=64 seed=0, and y=3 or y=0,1,2 (class labels) for a conditional model"),
+    out: str = typer.Option("samples.png", "--out", "-o", help="file to write: .png (a picture), .npy or .pt (the raw samples, shape (n, *data shape))"),
+    scale: Optional[int] = typer.Option(None, "--scale", help="PNG: enlarge every pixel to SCALE x SCALE (default: enough for at least 256 px)"),
 ):
-    """Draw samples from a run's checkpoint into an image file."""
+    """Draw samples from a run's checkpoint into a picture or an array file."""
     from gp.commands import sample_run
 
-    typer.echo(sample_run(run, options or [], out))
+    typer.echo(sample_run(run, options or [], out, scale))
 
 
 @app.command()

@@ -74,24 +74,27 @@ def _run_row(r) -> list:
             r.info.status, r.data.params.get("trainer.epochs", "?"), metrics]
 
 
-def sample_run(run_id: str, options: list[str], out: str) -> str:
-    import torch
-    from PIL import Image
+def sample_run(run_id: str, options: list[str], out: str, scale: int | None = None) -> str:
+    """Draw samples from a run's checkpoint into ``out`` (.png, .npy or .pt; see :mod:`gp.samples`)."""
+    from gp import samples
 
-    from gp.render import picture
+    opts = samples.parse_options(options)
+    ext = samples.output_format(out, scale)
+    model = _checkpoint_model(run_id)
+    x, y = samples.draw(model, opts)
+    what = samples.write(x, y, model.data.kind, out, ext, scale)
+    return f"wrote {opts['n']} samples of run {run_id} to {out} ({what})"
+
+
+def _checkpoint_model(run_id: str):
+    """The model of a run's last checkpoint, rebuilt through the plugin registry."""
     from gp.train import checkpoint
 
-    opts = dict(o.split("=", 1) for o in options if "=" in o)
-    c = tracking.client()
     try:
-        path = c.download_artifacts(run_id, "checkpoint/model.pt")
+        path = tracking.client().download_artifacts(run_id, "checkpoint/model.pt")
     except Exception:
         raise GpError(f"run {run_id} has no checkpoint in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
-    model = checkpoint.build_model(checkpoint.load(path), load_registry())
-    torch.manual_seed(int(opts.get("seed", 0)))
-    n = int(opts.get("n", 64))
-    Image.fromarray(picture(model.sample(n), model.data.kind)).save(out)
-    return f"wrote {n} samples of run {run_id} to {out}"
+    return checkpoint.build_model(checkpoint.load(path), load_registry())
 
 
 def serve_ui(port: int) -> None:

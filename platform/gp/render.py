@@ -1,4 +1,5 @@
-"""Pictures of samples: image grids (scikit-image's montage) and 2-D scatter plots."""
+"""Pictures of samples: image grids (scikit-image's montage) and 2-D scatter plots, and
+nearest-neighbour enlargement of small pictures."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,6 +36,17 @@ def scatter(points: torch.Tensor, reference: torch.Tensor | None = None,
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
 
-def picture(samples: torch.Tensor, kind: str, reference: torch.Tensor | None = None) -> np.ndarray:
-    """The right picture for a data kind."""
-    return grid(samples) if kind == "image" else scatter(samples, reference)
+def picture(samples: torch.Tensor, kind: str, reference: torch.Tensor | None = None,
+            labels: torch.Tensor | None = None) -> np.ndarray:
+    """The right picture for a data kind (points coloured by class ``labels``, if given)."""
+    return grid(samples) if kind == "image" else scatter(samples, reference, labels)
+
+
+def auto_scale(img: np.ndarray, side: int = 256) -> int:
+    """The smallest whole factor that makes the picture at least ``side`` pixels wide and high."""
+    return max(1, -(-side // min(img.shape[:2])))
+
+
+def enlarge(img: np.ndarray, scale: int) -> np.ndarray:
+    """(H, W, ...) -> (H * scale, W * scale, ...): every pixel a ``scale`` x ``scale`` block."""
+    return img.repeat(scale, axis=0).repeat(scale, axis=1)

@@ -1,0 +1,125 @@
+"""What users hit at the command line (issue 12): `gp sample` formats, labels and scale;
+`gp plugins show --all`; the step count `gp submit` prints; a fast `gp runs`."""
+import numpy as np
+import pytest
+import torch
+
+from gp import tracking
+from gp.commands import sample_run
+from gp.errors import GpError
+from gp.model import DataSpec
+from tests.helpers import gp, one_line_error
+
+DIGITS = DataSpec((1, 8, 8), 10, "image")
+
+
+def checkpoint_run(registry, plugin: str, data: DataSpec = DIGITS, **model) -> str:
+    """A run whose checkpoint holds a freshly initialised ``plugin`` model (tiny config)."""
+    import tempfile
+
+    from gp.train import checkpoint
+
+    cls = registry.model(plugin)
+    net = cls(cls.Config.model_validate({**cls.tiny, **model}), data)
+    path = checkpoint.save(tempfile.mkdtemp(), checkpoint.state(net, {}, 1, 1))
+    c = tracking.client()
+    run = c.create_run(tracking.experiment_id(c, "gp"), tags={"gp.plugin": plugin})
+    c.log_artifact(run.info.run_id, path, artifact_path="checkpoint")
+    return run.info.run_id
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, registry):
+    """One store with runs of a conditional (cvae), an unconditional (vae) and an
+    unsupervised AAE (its class is label-capable, this instance is not), and a toy2d run."""
+    home = tmp_path_factory.mktemp("ux") / "gp-home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GP_HOME", str(home))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        runs = {name: checkpoint_run(registry, name) for name in ("cvae", "vae", "aae")}
+        runs["points"] = checkpoint_run(registry, "vae", DataSpec((2,), 0, "points"))
+    return home, runs
+
+
+@pytest.fixture
+def runs(store, monkeypatch):
+    monkeypatch.setenv("GP_HOME", str(store[0]))
+    return store[1]
+
+
+def test_sample_writes_raw_samples_as_npy_and_pt(runs, tmp_path):
+    msg = sample_run(runs["vae"], ["n=5", "seed=1"], str(tmp_path / "x.npy"))
+    x = np.load(tmp_path / "x.npy")
+    assert x.shape == (5, 1, 8, 8) and x.dtype == np.float32 and "shape (5, 1, 8, 8)" in msg
+    sample_run(runs["vae"], ["n=5", "seed=1"], str(tmp_path / "x.pt"))
+    t = torch.load(tmp_path / "x.pt", weights_only=True)
+    assert torch.equal(t, torch.from_numpy(x))  # same seed, same samples, either format
+
+
+def test_sample_png_of_tiny_images_is_enlarged_by_default_or_by_scale(runs, tmp_path):
+    from PIL import Image
+
+    sample_run(runs["vae"], ["n=64"], str(tmp_path / "auto.png"))
+    sample_run(runs["vae"], ["n=64"], str(tmp_path / "x1.png"), scale=1)
+    sample_run(runs["vae"], ["n=64"], str(tmp_path / "x3.png"), scale=3)
+    one = np.asarray(Image.open(tmp_path / "x1.png"))
+    assert one.shape[:2] == (73, 73)  # 8 x 8 digits with 1-pixel gaps
+    assert Image.open(tmp_path / "auto.png").size == (292, 292)  # x4: the smallest factor reaching 256 px
+    three = np.asarray(Image.open(tmp_path / "x3.png"))
+    assert np.array_equal(three, one.repeat(3, 0).repeat(3, 1))  # nearest neighbour: pixels become blocks
+
+
+def test_sample_given_labels_from_a_conditional_model(runs, tmp_path):
+    from gp.commands import _checkpoint_model
+
+    model = _checkpoint_model(runs["cvae"])
+    for spec, labels in [("3", [3, 3, 3, 3, 3]), ("0,1,2", [0, 1, 2, 0, 1])]:
+        sample_run(runs["cvae"], ["n=5", f"y={spec}"], str(tmp_path / "y.pt"))
+        torch.manual_seed(0)
+        expected = model.sample(5, torch.tensor(labels))
+        assert torch.equal(torch.load(tmp_path / "y.pt", weights_only=True), expected), spec
+    sample_run(runs["cvae"], ["n=5"], str(tmp_path / "free.pt"))
+    assert not torch.equal(torch.load(tmp_path / "free.pt", weights_only=True), expected)  # labels change samples
+
+
+def test_labels_out_of_range_or_for_a_model_that_ignores_them_are_one_line(runs, tmp_path):
+    with pytest.raises(GpError, match="label y=10 is out of range: this model's classes are 0..9"):
+        sample_run(runs["cvae"], ["y=1,10"], str(tmp_path / "x.png"))
+    with pytest.raises(GpError, match="bad value for 'y'"):
+        sample_run(runs["cvae"], ["y=three"], str(tmp_path / "x.png"))
+    with pytest.raises(GpError, match="aae model is not conditional"):  # the class can be; this instance is not
+        sample_run(runs["aae"], ["y=1"], str(tmp_path / "x.png"))
+
+
+def test_gp_sample_cli_scale_option_and_one_line_errors(store, tmp_path):
+    env = {"GP_HOME": str(store[0])}
+    proc = gp("sample", store[1]["vae"], "n=4", "--out", str(tmp_path / "x.png"), "--scale", "2", env=env, plugins=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "picture" in proc.stdout and (tmp_path / "x.png").exists()
+    line = one_line_error(gp("sample", store[1]["vae"], "--out", str(tmp_path / "x.gif"), env=env, plugins=False))
+    assert "cannot write '.gif' files" in line
+    assert "unknown option 'sed'" in one_line_error(gp("sample", store[1]["vae"], "sed=1", env=env, plugins=False))
+
+
+def test_sample_points_png_is_a_scatter_at_natural_size(runs, tmp_path):
+    from PIL import Image
+
+    sample_run(runs["points"], ["n=50"], str(tmp_path / "p.png"))
+    assert Image.open(tmp_path / "p.png").size == (320, 320)
+
+
+@pytest.mark.parametrize("options, out, scale, message", [
+    (["y=3"], "x.png", None, "is not conditional"),
+    (["m=3"], "x.png", None, "unknown option 'm'"),
+    (["n=0"], "x.png", None, "n must be at least 1"),
+    (["n=ten"], "x.png", None, "bad value for 'n'"),
+    (["n"], "x.png", None, "is not key=value"),
+    ([], "x.jpg", None, "cannot write '.jpg' files; use .png"),
+    ([], "x", None, "cannot write 'no extension' files"),
+    ([], "x.npy", 2, "drop --scale"),
+    ([], "x.png", 0, "--scale must be at least 1"),
+    ([], "missing/x.png", None, "does not exist; create it first"),
+])
+def test_bad_sample_input_is_one_clear_error(runs, tmp_path, options, out, scale, message):
+    with pytest.raises(GpError, match=message):
+        sample_run(runs["vae"], options, str(tmp_path / out), scale)
