@@ -8,7 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 class NullLogger:
     """What every rank but 0 gets: logs nothing."""
 
+    records = False  # whether anything logged reaches a run (worth drawing pictures for)
+
     def log_steps(self, rows):
+        pass
+
+    def log_pictures(self, step, images):
         pass
 
     def log_epoch(self, epoch, images, ckpt_path):
@@ -25,16 +30,19 @@ class RunLogger(NullLogger):
     """Logs into an existing run by id, so a restarted worker group continues it.
 
     MLflow is imported and its store opened in a background thread (about 3.5 s of a
-    small CPU's time), beside the worker's set-up and first steps; each call waits for it.
+    small CPU's time), beside the worker's set-up and first steps; each call waits for it,
+    except :meth:`log_pictures`, which queues its work behind the opening in that thread.
     ``run`` is the id, or an ObjectRef to it (:mod:`gp.pending`), resolved in that thread.
     """
+
+    records = True
 
     def __init__(self, run, tracking_uri: str):
         self._run, self.tracking_uri = run, tracking_uri
         self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")  # set_tracking_uri exports it: undone at close
-        pool = ThreadPoolExecutor(1, thread_name_prefix="gp-mlflow")
-        self._opening = pool.submit(self._open)
-        pool.shutdown(wait=False)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gp-mlflow")
+        self._opening = self._pool.submit(self._open)
+        self._queued = []  # futures of log_pictures, in order
 
     def _open(self):
         import mlflow
@@ -67,10 +75,25 @@ class RunLogger(NullLogger):
         for i in range(0, len(metrics), 1000):  # MLflow's per-batch limit
             self.client.log_batch(self.run_id, metrics=metrics[i : i + 1000], synchronous=False)
 
+    def log_pictures(self, step: int, images: dict) -> None:
+        """Log pictures at ``step`` without waiting for MLflow to open (e.g. step 0's, before
+        the first training step); they land before any later epoch's, and an error in
+        logging them is raised by the next :meth:`log_epoch` or :meth:`close`."""
+        self._queued.append(self._pool.submit(self._log_images, step, images))
+
+    def _log_images(self, step: int, images: dict) -> None:
+        for key, image in images.items():
+            self.client.log_image(self.run_id, image, key=key, step=step, synchronous=False)
+
+    def _wait_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        for future in queued:
+            future.result()
+
     def log_epoch(self, epoch: int, images: dict, ckpt_path: str | None) -> None:
         """The epoch's pictures (image slider: key, step = epoch) and checkpoint."""
-        for key, image in images.items():
-            self.client.log_image(self.run_id, image, key=key, step=epoch, synchronous=False)
+        self._wait_queued()
+        self._log_images(epoch, images)
         if ckpt_path:
             self.client.log_artifact(self.run_id, ckpt_path, artifact_path="checkpoint")
         self.mlflow.flush_async_logging()
@@ -79,5 +102,9 @@ class RunLogger(NullLogger):
         self.client.set_tag(self.run_id, key, value)
 
     def close(self) -> None:
-        self.mlflow.flush_async_logging()
-        self.mlflow.set_tracking_uri(self._previous_uri)  # in-process runs must not redirect later ones
+        self._pool.shutdown(wait=True)
+        try:
+            self._wait_queued()
+        finally:
+            self.mlflow.flush_async_logging()
+            self.mlflow.set_tracking_uri(self._previous_uri)  # in-process runs must not redirect later ones
