@@ -53,6 +53,8 @@ def run(config: dict, session) -> dict:
     loop = _Loop(job, session, model, stepper, logger, reporter)
     loop.held_out = held_out
     try:
+        if epoch0 == 0:  # a new run, not one resumed from a checkpoint
+            loop.first_pictures(data)
         return loop.epochs(data, epoch0, step)
     finally:
         logger.close()
@@ -202,3 +204,14 @@ class _Loop:
             images.update(self.model.figures(self.held_out))
         self.model.train()
         return images
+
+    def first_pictures(self, data) -> None:
+        """The untrained model's pictures at step 0 (rank 0, a new run): MLflow's image
+        slider opens at step 0, so the run page shows a picture at once. Drawn under a
+        forked RNG (training stays as without them) and logged in the logger's thread."""
+        if not self.logger.records:
+            return
+        device = self.session.device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            images = self._pictures(data)
+        self.logger.log_pictures(0, images)
