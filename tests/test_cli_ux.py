@@ -123,3 +123,64 @@ def test_sample_points_png_is_a_scatter_at_natural_size(runs, tmp_path):
 def test_bad_sample_input_is_one_clear_error(runs, tmp_path, options, out, scale, message):
     with pytest.raises(GpError, match=message):
         sample_run(runs["vae"], options, str(tmp_path / out), scale)
+
+
+def make_runs(c, experiment: str, count: int) -> list[str]:
+    """``count`` runs with gp's params, tags and metrics (a NaN, a non-loss metric, a
+    run without tags); the middle one deleted."""
+    import math
+
+    from mlflow.entities import Metric, Param
+
+    eid = tracking.experiment_id(c, experiment)
+    ids = []
+    for i in range(count):
+        run = c.create_run(eid, start_time=1_000 + i // 2, tags={"gp.plugin": f"p{i}"} if i % 3 else {})
+        metrics = [Metric("model/loss", v, 5, s) for s, v in enumerate([3.0, 2.0 - i, 1.5])]
+        metrics += [Metric("d/loss", math.nan, 7, 1), Metric("eval/fid", 9.0, 7, 1)]
+        c.log_batch(run.info.run_id, metrics=metrics, params=[Param("data.name", "digits"), Param("trainer.epochs", str(i))])
+        ids.append(run.info.run_id)
+    c.set_terminated(ids[0], "FAILED")
+    c.delete_run(ids[count // 2])
+    return ids
+
+
+def comparable(records):
+    """NaN equals NaN, for comparing records."""
+    return repr(records)
+
+
+def test_gp_runs_reads_the_local_store_directly_with_the_same_answer_as_mlflow():
+    from gp.commands import _client_runs, _recent_runs
+
+    c = tracking.client()
+    ids = make_runs(c, "gp", 7)
+    make_runs(c, "other", 2)
+    for limit in (3, 20):
+        fast, slow = _recent_runs("gp", limit), _client_runs("gp", limit)
+        assert comparable(fast) == comparable(slow) and len(fast) == min(limit, 6)
+    assert ids[7 // 2] not in {r["id"] for r in fast}  # deleted runs are not listed
+    assert _recent_runs("nope", 5) is None and _client_runs("nope", 5) is None
+
+
+def test_gp_runs_answers_without_importing_mlflow_or_creating_a_store(gp_home, tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from gp.commands import runs_table; print(runs_table('gp', 20)); "
+            "print('mlflow imported' if 'mlflow' in sys.modules else 'no mlflow')")
+    make_runs(tracking.client(), "gp", 2)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"GP_HOME": str(gp_home)})
+    assert out.stdout.count("digits") == 1 and "no mlflow" in out.stdout, out.stderr  # one run deleted
+    fresh = tmp_path / "fresh"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"GP_HOME": str(fresh)})
+    assert "no runs yet" in out.stdout and "no mlflow" in out.stdout and not (fresh / "mlflow.db").exists()
+
+
+def test_gp_runs_against_a_tracking_server_goes_through_mlflow(monkeypatch):
+    from gp import commands
+
+    asked = []
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    monkeypatch.setattr(commands, "_client_runs", lambda *a: asked.append(a) or [])
+    assert commands._recent_runs("gp", 4) == [] and asked == [("gp", 4)]

@@ -1,7 +1,6 @@
-"""What the read-only CLI commands print: plugin tables, run tables, samples, the UI."""
+"""What the read-only CLI commands print: plugin tables, run tables, samples."""
 from __future__ import annotations
 
-import subprocess
 import sys
 
 from gp import tracking
@@ -56,22 +55,46 @@ def plugin_config(name: str, everything: bool = False) -> str:
     return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows) + hint
 
 
+RUN_TAGS, RUN_PARAMS, RUN_METRICS = ("gp.plugin",), ("data.name", "trainer.epochs"), "/loss"
+
+
 def runs_table(experiment: str, limit: int) -> str:
-    c = tracking.client()
-    exp = c.get_experiment_by_name(experiment)
-    if exp is None:
+    runs = _recent_runs(experiment, limit)
+    if runs is None:
         return f"no runs yet in experiment '{experiment}' ({tracking.tracking_uri()})"
-    runs = c.search_runs([exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"])
     rows = [_run_row(r) for r in runs]
     return _table(["run", "plugin", "data", "status", "epochs", "key metrics"], rows)
 
 
-def _run_row(r) -> list:
-    m = r.data.metrics
-    keys = sorted(k for k in m if k.endswith("/loss"))[:3]
+def _recent_runs(experiment: str, limit: int) -> list[dict] | None:
+    """Run records (:mod:`gp.localruns`): read directly from a local SQLite store, else through MLflow."""
+    from gp import localruns
+
+    try:
+        return localruns.recent(tracking.tracking_uri(), experiment, limit, RUN_TAGS, RUN_PARAMS, RUN_METRICS)
+    except localruns.Unreadable:
+        return _client_runs(experiment, limit)
+
+
+def _client_runs(experiment: str, limit: int) -> list[dict] | None:
+    """The same records as :func:`gp.localruns.recent`, from any MLflow tracking store."""
+    c = tracking.client()
+    exp = c.get_experiment_by_name(experiment)
+    if exp is None:
+        return None
+    runs = c.search_runs([exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"])
+    return [{"id": r.info.run_id, "status": r.info.status,
+             "tags": {k: v for k, v in r.data.tags.items() if k in RUN_TAGS},
+             "params": {k: v for k, v in r.data.params.items() if k in RUN_PARAMS},
+             "metrics": {k: v for k, v in r.data.metrics.items() if k.endswith(RUN_METRICS)}} for r in runs]
+
+
+def _run_row(r: dict) -> list:
+    m = r["metrics"]
+    keys = sorted(m)[:3]
     metrics = " ".join(f"{k}={m[k]:.4g}" for k in keys)
-    return [r.info.run_id, r.data.tags.get("gp.plugin", "?"), r.data.params.get("data.name", "?"),
-            r.info.status, r.data.params.get("trainer.epochs", "?"), metrics]
+    return [r["id"], r["tags"].get("gp.plugin", "?"), r["params"].get("data.name", "?"),
+            r["status"], r["params"].get("trainer.epochs", "?"), metrics]
 
 
 def sample_run(run_id: str, options: list[str], out: str, scale: int | None = None) -> str:
@@ -96,9 +119,3 @@ def _checkpoint_model(run_id: str):
         raise GpError(f"run {run_id} has no checkpoint in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
     return checkpoint.build_model(checkpoint.load(path), load_registry())
 
-
-def serve_ui(port: int) -> None:
-    uri = tracking.tracking_uri()
-    print(f"MLflow UI for {uri} on http://127.0.0.1:{port}")
-    subprocess.run([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-                    "--host", "127.0.0.1", "--port", str(port), "--workers", "1"], check=False)
