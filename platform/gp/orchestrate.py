@@ -52,8 +52,8 @@ def _validate(overrides: list[str], file: str | None):
     return job, registry
 
 
-def _check_data(registry, job) -> None:
-    """Load the training split once here, so a missing or corrupt dataset fails early."""
+def _check_data(registry, job):
+    """Load the training split once here, so a missing or corrupt dataset fails early; returns it."""
     from gp.data.spec import load
 
     data = load(registry, job.data, "train")
@@ -64,6 +64,18 @@ def _check_data(registry, job) -> None:
     cls = registry.model(job.plugin)
     if spec.kind not in cls.kinds:
         raise GpError(f"plugin {job.plugin} cannot train on {spec.kind} data ({job.data.name}); it takes {', '.join(cls.kinds)}")
+    return data
+
+
+def _say_steps(job, registry, data) -> None:
+    """Print the job's size: steps per epoch, counted as the training loop counts them, and in all."""
+    from gp.train.step import draws_per_step, steps_per_epoch
+
+    cls, t = registry.model(job.plugin), job.trainer
+    per_step = draws_per_step(cls(cls.Config.model_validate(job.model), data.spec).batch_sources)
+    per = steps_per_epoch(len(data), t.batch_size, t.num_workers, t.steps_per_epoch, per_step)
+    print(f"gp: {per} steps per epoch x {t.epochs} epochs = {per * t.epochs} steps "
+          f"(batch {t.batch_size}, {len(data)} examples)", flush=True)
 
 
 def _resume_config(raw: dict) -> dict:
@@ -118,7 +130,7 @@ def _start(job, registry, address: str | None, verbose: bool) -> Run:
     with ThreadPoolExecutor(1, thread_name_prefix="gp-check-data") as pool:
         checking = pool.submit(_check_data, registry, job)
         _init_ray(address, verbose)  # the main thread: Ray sets its SIGTERM handler only there
-        checking.result()
+        _say_steps(job, registry, checking.result())
     return _open_run(job, registry)
 
 
