@@ -184,3 +184,21 @@ def test_gp_runs_against_a_tracking_server_goes_through_mlflow(monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
     monkeypatch.setattr(commands, "_client_runs", lambda *a: asked.append(a) or [])
     assert commands._recent_runs("gp", 4) == [] and asked == [("gp", 4)]
+
+
+@pytest.mark.parametrize("overrides, line", [
+    (["plugin=vae", "trainer.batch_size=100", "trainer.epochs=3"],
+     "gp: 15 steps per epoch x 3 epochs = 45 steps (batch 100, 1500 examples)"),
+    (["plugin=gan", "model.k=2", "trainer.batch_size=100"],  # two batches a step: one fresh for the 2nd critic update
+     "gp: 7 steps per epoch x 5 epochs = 35 steps (batch 100, 1500 examples)"),
+    (["plugin=vae", "trainer.steps_per_epoch=4", "trainer.num_workers=2", "trainer.epochs=2"],
+     "gp: 4 steps per epoch x 2 epochs = 8 steps (batch 128, 1500 examples)"),
+])
+def test_submit_prints_the_steps_before_training(overrides, line, monkeypatch, capsys):
+    from gp import orchestrate
+
+    monkeypatch.setattr(orchestrate, "_init_ray", lambda *a: None)
+    monkeypatch.setattr(orchestrate, "_open_run", lambda *a: "run")
+    job, registry = orchestrate._validate(["data=digits", *overrides], None)
+    assert orchestrate._start(job, registry, None, False) == "run"
+    assert line in capsys.readouterr().out.splitlines()
