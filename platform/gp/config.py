@@ -16,12 +16,15 @@ _STRICT = pydantic.ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class DataConfig(pydantic.BaseModel):
-    """Which dataset to train on (``data=NAME`` is short for ``data.name=NAME``)."""
+    """Which dataset to train on (``data=NAME`` is short for ``data.name=NAME``).
 
-    model_config = _STRICT
+    These keys are common to every dataset; a dataset's own keys (``data.root``,
+    ``data.kind``, ...) are declared by the dataset (:mod:`gp.data.options`), checked by
+    :func:`validate` and kept as extra attributes, so ``cfg.kind`` reads like a field.
+    """
+
+    model_config = pydantic.ConfigDict(extra="allow", validate_assignment=True)
     name: str = Field("fashion-mnist", description="registered dataset name (gp plugins lists them)")
-    root: str | None = Field(None, description="folder holding the dataset files, if not the default")
-    kind: str = Field("grid", description="toy2d only: grid, ring or swissroll")
     limit: PositiveInt | None = Field(None, description="use only the first N training examples")
     labelled: PositiveInt | None = Field(None, description="keep N training labels (balanced by class); the rest become -1")
 
@@ -72,21 +75,57 @@ def parse(overrides: list[str], file: str | None = None) -> dict:
         bad = [o for o in overrides if "=" not in o]
         if bad:
             raise GpError(f"override '{bad[0]}' is not key=value (example: trainer.epochs=3)")
-        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
+        if isinstance(base.get("data"), str):
+            base.data = {"name": base.data}
+        dotlist = [_data_name(o) for o in overrides]
+        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
         raw = OmegaConf.to_container(merged, resolve=True)
     except (OmegaConfBaseException, OSError, ValueError) as exc:
         raise GpError(f"cannot parse configuration: {str(exc).splitlines()[0]}") from None
-    if isinstance(raw.get("data"), str):
-        raw["data"] = {"name": raw["data"]}
     return raw
+
+
+def _data_name(override: str) -> str:
+    """``data=NAME`` -> ``data.name=NAME``, so it combines with ``data.*`` keys in any order."""
+    key, value = override.split("=", 1)
+    return f"data.name={value}" if key.strip() == "data" else override
 
 
 def validate(raw: dict, registry) -> tuple[JobConfig, pydantic.BaseModel]:
     """Validate the job and the plugin's model config; return both."""
     job = _check(JobConfig, raw, "")
     cls = registry.model(job.plugin)
-    registry.dataset(job.data.name)
+    check_data_options(job.data, registry)
     return job, _check(cls.Config, job.model, "model.")
+
+
+def check_data_options(data: DataConfig, registry) -> DataConfig:
+    """Validate ``data``'s dataset-specific keys against the options its dataset declares
+    and fill in their defaults (in place); a key the dataset does not take is one line."""
+    options = registry.dataset_options(data.name)
+    given = dict(data.model_extra or {})
+    takes = sorted(f"data.{k}" for k in options.model_fields)
+    for key in given:
+        if key not in options.model_fields:
+            raise _not_taken(data.name, key, takes)
+    for key, value in _check(options, given, "data.").model_dump().items():
+        setattr(data, key, value)
+    return data
+
+
+def _not_taken(dataset: str, key: str, takes: list[str]) -> GpError:
+    import difflib
+
+    common = [f"data.{k}" for k in DataConfig.model_fields]
+    close = difflib.get_close_matches(f"data.{key}", takes + common, n=1, cutoff=0.8)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return GpError(f"dataset {dataset} does not take 'data.{key}' (its own keys: {', '.join(takes) or 'none'}; "
+                   f"every dataset takes {', '.join(common)}){hint}")
+
+
+def data_options(data: DataConfig) -> dict:
+    """The dataset-specific keys of ``data`` (what identifies its data beside the name)."""
+    return dict(data.model_extra or {})
 
 
 def _check(model_cls, raw: dict, prefix: str):

@@ -2,7 +2,9 @@
 
 Built-in models and datasets are loaded exactly like third-party ones. A plugin that
 fails to import or has a bad hook is recorded in :attr:`Registry.failures` and every
-other plugin keeps working. ``GP_LOAD_PLUGINS=a,b`` restricts loading to those
+other plugin keeps working; so is a model class that breaks the contract of
+:mod:`gp.model` in a way visible without building it (:func:`gp.contract.class_problem`).
+``GP_LOAD_PLUGINS=a,b`` restricts loading to those
 entry-point names (an empty value loads none).
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import pluggy
 
 from gp import hookspecs
+from gp.data.options import RootOptions
 from gp.errors import GpError, unknown
 
 GROUP = "gp"
@@ -34,7 +37,7 @@ class Registry:
     """What the loaded plugins registered."""
 
     models: dict = dataclasses.field(default_factory=dict)  # name -> (cls, Origin)
-    datasets: dict = dataclasses.field(default_factory=dict)  # name -> (loader, description, Origin)
+    datasets: dict = dataclasses.field(default_factory=dict)  # name -> (loader, description, Origin, options class)
     failures: dict = dataclasses.field(default_factory=dict)  # plugin -> (Origin, error text)
 
     def model(self, name: str):
@@ -55,6 +58,11 @@ class Registry:
         if name not in self.datasets:
             raise unknown("dataset", name, self.datasets)
         return self.datasets[name][0]
+
+    def dataset_options(self, name: str):
+        """The options class (:mod:`gp.data.options`) of dataset ``name``: its own ``data.*`` keys."""
+        self.dataset(name)
+        return self.datasets[name][3]
 
 
 def _allowed() -> set[str] | None:
@@ -110,13 +118,23 @@ def _collect(pm, plugin, origin: Origin, reg: Registry) -> None:
     models, datasets = {}, {}
     try:
         if hasattr(plugin, "register_models"):
-            plugin.register_models(register=lambda cls: models.__setitem__(cls.name, (cls, origin)))
+            plugin.register_models(register=lambda cls: models.__setitem__(_checked(cls).name, (cls, origin)))
         if hasattr(plugin, "register_datasets"):
-            plugin.register_datasets(
-                register=lambda n, loader, description="": datasets.__setitem__(n, (loader, description, origin))
-            )
+            def register(name, loader, description="", options=None):
+                datasets[name] = (loader, description, origin, options or RootOptions)
+
+            plugin.register_datasets(register=register)
     except Exception as exc:
-        reg.failures[origin.plugin] = (origin, f"{type(exc).__name__}: {exc}".splitlines()[0])
+        reason = str(exc) if isinstance(exc, GpError) else f"{type(exc).__name__}: {exc}"
+        reg.failures[origin.plugin] = (origin, reason.splitlines()[0])
         return
     reg.models.update(models)
     reg.datasets.update(datasets)
+
+
+def _checked(cls):
+    """``cls`` if it keeps the model contract (:mod:`gp.contract`), else a one-line GpError."""
+    from gp.contract import check_class
+
+    check_class(cls)
+    return cls

@@ -10,7 +10,8 @@ encoder (the generator) learns to fool it. Prior: N(0, s^2 I) or a mixture of 10
   capture the style (unlabelled examples get an all-zero label vector).
 - ``semi-supervised`` (section 5): the encoder also outputs a softmax y = q(y|x); the decoder
   sees (z, y); a second discriminator matches y to Cat(1/K) one-hots as the first matches z
-  to the prior; a classification update minimises -log q(y|x) on the batch's labelled examples.
+  to the prior; a classification update minimises -log q(y|x) on a batch of labelled examples
+  drawn apart from the step's batch (``batch_sources``), as in the paper's semi-supervised phase.
 With labels, ``sample(n, y)`` draws class ``y`` (uniformly random classes when None).
 """
 import math
@@ -40,21 +41,29 @@ class AAE(GenerativeModel):
     name, family, Config = "aae", "autoencoder", AAEConfig
     tiny = {"latent_dim": 2, "hidden": 16}
     kinds = ("image", "points")
+    conditional = True  # capable; an instance honours y unless variant=unsupervised
 
     def __init__(self, config: AAEConfig, data):
         super().__init__(config, data)
         h, d = config.hidden, config.latent_dim
         self.semi = config.variant == "semi-supervised"
         self.k = 0 if config.variant == "unsupervised" else max(data.num_classes, 1)  # label units
-        self.conditional = self.k > 0  # per instance: sample(n, y) honours y unless unsupervised
         self.encoder = mlp([data.dim, h, h, d + self.k * self.semi])  # (B, D) -> (B, d [+ K class logits])
         self.decoder = mlp([d + self.k, h, h, data.dim])  # (B, d [+ K]) -> (B, D) logits
         self.discriminator = mlp([d, h, h, 1])  # (B, d) -> (B, 1) logit "from the prior"
         self.cat_discriminator = mlp([self.k, h, h, 1]) if self.semi else None  # (B, K) -> (B, 1) "from Cat"
 
     @property
+    def is_conditional(self):
+        return self.k > 0
+
+    @property
     def updates(self):
         return ("reconstruction", "discriminator", "generator") + ("classification",) * self.semi
+
+    @property
+    def batch_sources(self):
+        return ("step", "step", "step") + ("labelled",) * self.semi
 
     def configure_optimizers(self):
         adam, c = torch.optim.Adam, self.config
@@ -94,7 +103,7 @@ class AAE(GenerativeModel):
             return {"loss": sum(gan_loss(r, True) + gan_loss(f, False) for r, f in zip(real, fake))}
         if update == "generator":
             return {"loss": sum(gan_loss(f, True) for f in self.scores(z, probs))}
-        lab = (y >= 0).float()  # classification on the labelled examples of the batch
+        lab = (y >= 0).float()  # classification on labelled examples (its batch holds only those)
         ce = F.cross_entropy(logits, y.clamp(min=0), reduction="none")  # (B,)
         return {"loss": (ce * lab).sum() / lab.sum().clamp(min=1)}
 

@@ -1,7 +1,8 @@
 """Generative adversarial network (Goodfellow et al. 2014, "Generative Adversarial Nets").
 
-MLP generator and discriminator. Each batch takes ``k`` discriminator updates (each on
-fresh noise, same real batch), then one generator update, with the non-saturating
+MLP generator and discriminator. Each step takes ``k`` discriminator updates, each on fresh
+noise and its own minibatch of real data (Algorithm 1: the first is the step's batch, the
+other k - 1 are "fresh" batches, so an epoch has 1/k as many steps), then one generator update, with the non-saturating
 generator loss -log D(G(z)) (or the original minimax log(1 - D(G(z))) with ``loss=minimax``).
 
 :class:`GAN` is also the base of the other adversarial models (``dcgan``, ``lsgan``): they
@@ -68,6 +69,11 @@ class GAN(GenerativeModel):
     @property
     def updates(self):
         return ("discriminator",) * self.config.k + ("generator",)
+
+    @property
+    def batch_sources(self):
+        """k different real batches for the k discriminator updates (Goodfellow et al., Algorithm 1)."""
+        return ("step",) + ("fresh",) * (self.config.k - 1) + ("step",)
 
     def configure_optimizers(self):
         betas = (self.config.beta1, 0.999)

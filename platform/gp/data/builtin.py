@@ -10,12 +10,16 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import pathlib
+from typing import Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from gp import hookimpl
+from gp.config import data_options
 from gp.data import idx
+from gp.data.options import DataOptions, RootOptions
 from gp.data.spec import Dataset
 from gp.errors import GpError
 from gp.model import DataSpec
@@ -41,13 +45,17 @@ def _idx_dataset(root, split: str, how_to_get: str) -> Dataset:
 
 def fashion_mnist(cfg, split):
     hint = "install it with 'apt-get install dataset-fashion-mnist' or set data.root=DIR with the IDX files"
-    return _idx_dataset(cfg.root or FASHION_ROOT, split, hint)
+    return _idx_dataset(_root(cfg) or FASHION_ROOT, split, hint)
 
 
 def mnist(cfg, split):
-    if not cfg.root:
+    if not _root(cfg):
         raise GpError("dataset mnist needs data.root=DIR holding the MNIST IDX files (train-images-idx3-ubyte[.gz], ...)")
-    return _idx_dataset(cfg.root, split, "put the MNIST IDX files there or fix data.root")
+    return _idx_dataset(_root(cfg), split, "put the MNIST IDX files there or fix data.root")
+
+
+def _root(cfg) -> str | None:
+    return RootOptions.model_validate(data_options(cfg)).root
 
 
 def digits(cfg, split):
@@ -100,13 +108,21 @@ def _centres(kind: str) -> torch.Tensor:
 
 def toy2d(cfg, split):
     n = 50_000 if split == "train" else 10_000
-    x, y, _ = toy_points(cfg.kind, n, seed=0 if split == "train" else 1)
+    x, y, _ = toy_points(ToyOptions.model_validate(data_options(cfg)).kind, n, seed=0 if split == "train" else 1)
     return Dataset(x, y, DataSpec((2,), 0, "points"))
+
+
+class ToyOptions(DataOptions):
+    """``toy2d``'s own key."""
+
+    kind: Literal["grid", "ring", "swissroll"] = Field(
+        "grid", description="25 Gaussians on a 5x5 grid, 8 on a ring, or a swiss roll")
 
 
 @hookimpl
 def register_datasets(register):
-    register("fashion-mnist", fashion_mnist, "Fashion-MNIST 28x28 grey, 60k/10k (Debian dataset-fashion-mnist)")
-    register("mnist", mnist, "MNIST 28x28 grey, 60k/10k (IDX files under data.root)")
-    register("digits", digits, "scikit-learn 8x8 digits, 1,500/297")
-    register("toy2d", toy2d, "2-D mixtures: data.kind=grid|ring|swissroll")
+    register("fashion-mnist", fashion_mnist, "Fashion-MNIST 28x28 grey, 60k/10k (Debian dataset-fashion-mnist)",
+             RootOptions)
+    register("mnist", mnist, "MNIST 28x28 grey, 60k/10k (IDX files under data.root)", RootOptions)
+    register("digits", digits, "scikit-learn 8x8 digits, 1,500/297", DataOptions)
+    register("toy2d", toy2d, "2-D mixtures: data.kind=grid|ring|swissroll", ToyOptions)

@@ -44,4 +44,4 @@ def hide_labels(data: Dataset, keep: int, seed: int = 0) -> Dataset:
         idx = (data.y == c).nonzero().squeeze(1)
         chosen = idx[torch.randperm(len(idx), generator=g)[: keep // classes + (c < keep % classes)]]
         y[chosen] = c
-    return Dataset(data.x, y, data.spec)
+    return Dataset(data.x, y, dataclasses.replace(data.spec, labelled=int((y >= 0).sum())))

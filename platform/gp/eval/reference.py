@@ -20,7 +20,9 @@ from gp.errors import GpError
 
 def data_identity(data_cfg) -> dict:
     """What defines the data a classifier is trained on (not limit or labelled)."""
-    return {"name": data_cfg.name, "root": data_cfg.root, "kind": data_cfg.kind}
+    from gp.config import data_options
+
+    return {"name": data_cfg.name, **data_options(data_cfg)}
 
 
 def splits(registry, data_cfg):

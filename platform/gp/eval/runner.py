@@ -66,7 +66,8 @@ def evaluate(run_id: str, opts: Options, registry=None) -> Result:
     registry = registry or load_registry()
     loaded = store.load_run(run_id, registry)
     model, data_cfg = loaded.model, loaded.data_cfg
-    mixture = data_cfg.kind if data_cfg.name == "toy2d" and data_cfg.kind in ("ring", "grid") else None
+    kind = getattr(data_cfg, "kind", None)
+    mixture = kind if data_cfg.name == "toy2d" and kind in ("ring", "grid") else None
     names = plan.resolve(opts.metrics, _capabilities(model), model.data.kind, mixture is not None)
     extractor, classifier = _extractor(registry, data_cfg, model, names, opts)
     signature = store.digest({"metrics": names, "n": opts.n, "seed": opts.seed, "k": opts.k, "features": extractor.name})
@@ -86,7 +87,7 @@ def _capabilities(model) -> list[str]:
     from gp.model import capabilities
 
     caps = capabilities(type(model))
-    return [c for c in caps if c != "conditional" or getattr(model, "conditional", False)]
+    return [c for c in caps if c != "conditional" or model.is_conditional]
 
 
 def _extractor(registry, data_cfg, model, names: list[str], opts: Options):
@@ -129,5 +130,5 @@ def _draw(executor, loaded, n: int, opts: Options, extractor, registry):
     from gp.eval.conditional import balanced_labels
 
     model = loaded.model
-    labels = balanced_labels(n, model.data.num_classes) if getattr(model, "conditional", False) else None
+    labels = balanced_labels(n, model.data.num_classes) if model.is_conditional else None
     return sampling.draw(executor, loaded.payload, n, opts.seed, labels, extractor, opts.gpu, registry)

@@ -43,21 +43,24 @@ def load_run(run_id: str, registry) -> Loaded:
             raise GpError(f"run {run_id} has no checkpoint to evaluate (did it finish an epoch?)") from None
         payload = checkpoint.load(path)
     model = checkpoint.build_model(payload, registry)
-    return Loaded(run_id, payload, model, data_config(run), run)
+    return Loaded(run_id, payload, model, data_config(run, registry), run)
 
 
-def data_config(run):
-    """The run's DataConfig, from its ``gp.config`` tag (JSON) or its ``data.*`` params."""
-    from gp.config import DataConfig
+def data_config(run, registry):
+    """The run's DataConfig (the name and the dataset's own keys), from its ``gp.config`` tag
+    (JSON) or its ``data.*`` params; keys its dataset does not take (older runs logged
+    ``data.kind`` for every dataset) are dropped."""
+    from gp.config import DataConfig, check_data_options
 
     raw = json.loads(run.data.tags.get("gp.config", "{}")).get("data")
     if raw is None:
         params = run.data.params
-        raw = {k: params[f"data.{k}"] for k in ("name", "root", "kind") if f"data.{k}" in params}
-        raw = {k: (None if v == "None" else v) for k, v in raw.items()}
+        raw = {k[5:]: (None if v == "None" else v) for k, v in params.items() if k.startswith("data.")}
     if not raw.get("name"):
         raise GpError(f"run {run.info.run_id} records no dataset (no gp.config tag or data.name param)")
-    return DataConfig(**{k: raw.get(k) for k in ("name", "root", "kind") if raw.get(k) is not None})
+    takes = registry.dataset_options(raw["name"]).model_fields
+    cfg = DataConfig(name=raw["name"], **{k: raw[k] for k in takes if raw.get(k) is not None})
+    return check_data_options(cfg, registry)
 
 
 def log_results(run_id: str, metrics: dict, figures: dict, tags: dict) -> None:

@@ -61,7 +61,7 @@ def build_model(payload: dict, registry):
 
     cls = registry.model(payload["plugin"])
     spec = payload["data_spec"]
-    data = DataSpec(tuple(spec["shape"]), spec["num_classes"], spec["kind"])
+    data = DataSpec(tuple(spec["shape"]), spec["num_classes"], spec["kind"], spec.get("labelled"))
     model = cls(cls.Config.model_validate(payload["model_config"]), data)
     model.load_state_dict(payload["model"])
     return model.eval()

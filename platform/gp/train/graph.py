@@ -5,7 +5,8 @@ A small model's step on a GPU is bound by kernel launches: every update's forwar
 backward and optimizer step is hundreds of tiny kernels, each costing more to launch than
 to run. :class:`GraphStepper` records every update of one step (zero_grad, forward,
 backward, clipping, each optimizer's step) once into a CUDA graph and then replays it for
-every batch: one launch per step. Batches are copied into static input buffers; the
+every batch: one launch per step. Batches are copied into static input buffers (one per
+input slot: a GAN with k "fresh" discriminator batches copies k batches per step); the
 optimizers are made capturable (their step counters live on the GPU) and Adam uses its
 fused kernel. Nothing is asked of the plugin author.
 
@@ -22,6 +23,7 @@ import logging
 import warnings
 
 import torch
+from torch.utils._pytree import tree_flatten, tree_leaves, tree_map
 
 from gp.train.step import Stepper
 
@@ -121,7 +123,7 @@ class GraphStepper(Stepper):
 
     def _capture(self, batch: dict) -> dict[str, torch.Tensor]:
         """Record the step on static copies of ``batch``, then replay it once (this step)."""
-        self.static = {k: v.clone() if torch.is_tensor(v) else v for k, v in batch.items()}
+        self.static = tree_map(lambda v: v.clone() if torch.is_tensor(v) else v, batch)  # every slot's batch
         self._clear_grads()  # every gradient is then allocated in the graph's memory pool
         graph, stream = torch.cuda.CUDAGraph(), torch.cuda.current_stream()
         try:
@@ -138,9 +140,9 @@ class GraphStepper(Stepper):
         return self._outputs()
 
     def _replay(self, batch: dict) -> dict[str, torch.Tensor]:
-        for k, v in batch.items():
+        for static, v in zip(tree_leaves(self.static), tree_leaves(batch)):
             if torch.is_tensor(v):
-                self.static[k].copy_(v, non_blocking=True)
+                static.copy_(v, non_blocking=True)
         self.graph.replay()
         return self._outputs()
 
@@ -148,7 +150,8 @@ class GraphStepper(Stepper):
         return dict(zip(self.keys, self.flat.clone().unbind()))
 
     def _fits(self, batch: dict) -> bool:
-        return batch.keys() == self.static.keys() and all(same(v, self.static[k]) for k, v in batch.items())
+        (mine, spec), (theirs, other) = tree_flatten(self.static), tree_flatten(batch)
+        return spec == other and all(same(v, w) for v, w in zip(theirs, mine))
 
     def _eager_odd(self, batch: dict) -> dict[str, torch.Tensor]:
         """A batch unlike the captured one (another shape) runs eagerly."""
