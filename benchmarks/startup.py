@@ -1,6 +1,7 @@
 """Benchmark 3, start-up: seconds from launching ``gp submit`` to its first training step,
 against a bare ``TorchTrainer.fit()`` with a trivial loop measured the same way, and the
-time of ``gp --help`` and ``gp plugins``.
+time of ``gp --help``, ``gp plugins`` and ``gp runs`` (on a store of four runs besides the
+benchmark's own).
 
 Every contender is a fresh process started at T0; its first step is the wall-clock time
 the loop stamps (bare: a file written at its first step; gp: the MLflow timestamp of the
@@ -14,6 +15,7 @@ Targets: gp within 1 s of bare Ray; well under 10 s on a running cluster; the CL
 
     python benchmarks/startup.py --cluster            # full: 3 rounds
     python benchmarks/startup.py --rounds 1 --no-warmup   # a quick check
+    python benchmarks/startup.py --cli-only           # the CLI commands alone (seconds)
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ def args():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--cluster", action="store_true", help="also against an already running local cluster")
     p.add_argument("--no-warmup", action="store_true", help="skip the unmeasured first run of each")
+    p.add_argument("--cli-only", action="store_true", help="only gp --help, gp plugins and gp runs")
     p.add_argument("--child-bare", default=None, help=argparse.SUPPRESS)
     p.add_argument("--address", default=None, help=argparse.SUPPRESS)
     p.add_argument("--gp-env", action="store_true", help=argparse.SUPPRESS)
@@ -130,10 +133,28 @@ def first_metric(home: str) -> float:
     return min(m.timestamp for m in c.get_metric_history(run.info.run_id, key)) / 1000
 
 
-def cli(*argv):
+def cli(*argv, home: str | None = None):
     def go() -> dict:
-        return {"total": launch([str(BIN / "gp"), *argv], dict(os.environ))[1]}
+        env = dict(os.environ, **({"GP_HOME": home} if home else {}))
+        if home:
+            env.pop("MLFLOW_TRACKING_URI", None)
+        return {"total": launch([str(BIN / "gp"), *argv], env)[1]}
     return go
+
+
+def seed_runs(home: str, count: int = 4) -> None:
+    """``count`` finished runs with gp's params and 200 logged steps each, in ``home``'s store."""
+    from mlflow.entities import Metric, Param
+    from mlflow.tracking import MlflowClient
+
+    c = MlflowClient(f"sqlite:///{home}/mlflow.db")
+    exp = c.get_experiment_by_name("gp")
+    eid = exp.experiment_id if exp else c.create_experiment("gp", artifact_location=pathlib.Path(home, "artifacts").as_uri())
+    for i in range(count):
+        run = c.create_run(eid, tags={"gp.plugin": "vae"})
+        steps = [Metric("model/loss", 1 / (s + 1), int(time.time() * 1000), s) for s in range(200)]
+        c.log_batch(run.info.run_id, metrics=steps, params=[Param("data.name", "digits"), Param("trainer.epochs", "1")])
+        c.set_terminated(run.info.run_id)
 
 
 def contenders(home: str, cluster: LocalCluster | None) -> dict:
@@ -147,9 +168,11 @@ def contenders(home: str, cluster: LocalCluster | None) -> dict:
 
 def measure(a) -> dict:
     home = tempfile.mkdtemp(prefix="gp-bench-home-")
-    cluster = LocalCluster().start() if a.cluster else None
+    cluster = LocalCluster().start() if a.cluster and not a.cli_only else None
     try:
-        runs = {**contenders(home, cluster), "gp --help": cli("--help"), "gp plugins": cli("plugins")}
+        seed_runs(home)
+        commands = {"gp --help": cli("--help"), "gp plugins": cli("plugins"), "gp runs": cli("runs", home=home)}
+        runs = commands if a.cli_only else {**contenders(home, cluster), **commands}
         if not a.no_warmup:
             for name, fn in runs.items():
                 fn()
@@ -165,7 +188,7 @@ def main() -> None:
     if a.child_bare:
         return child_bare(a)
     res = measure(a)
-    base = harness.median([r["first_step"] for r in res["bare fit, Ray defaults"]])
+    base = harness.median([r["first_step"] for r in res.get("bare fit, Ray defaults", [])])
     rows, summary = [], {}
     for name, runs in res.items():
         first = harness.median([r.get("first_step") for r in runs])
