@@ -48,7 +48,7 @@ def reference(registry, data_cfg, cfg: ClassifierConfig = ClassifierConfig(), lo
     if train.spec.kind != "image" or train.spec.num_classes < 2:
         raise GpError(f"dataset {data_cfg.name} has no labelled images for a reference classifier; "
                       "pass --features module:function")
-    payload = train_reference(train, test, cfg)
+    payload = train_reference(train, test, cfg, say=_say)
     payload["dataset"], payload["key"] = data_cfg.name, key
     _save(payload, path)
     if log:
@@ -92,3 +92,9 @@ def _download(key: str, path: pathlib.Path) -> bool:
     with tempfile.TemporaryDirectory(prefix="gp-clf-") as tmp:
         shutil.copyfile(c.download_artifacts(runs[0].info.run_id, f"classifier/{path.name}", tmp), path)
     return True
+
+
+def _say(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
