@@ -63,6 +63,7 @@ class JobConfig(pydantic.BaseModel):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     experiment: str = Field("gp", description="MLflow experiment name")
     resume: str | None = Field(None, description="MLflow run id of a stopped run to continue")
+    recipe: str | None = Field(None, description="the plugin's named settings under the overrides (gp plugins show NAME)")
 
 
 def parse(overrides: list[str], file: str | None = None) -> dict:
@@ -92,7 +93,12 @@ def _data_name(override: str) -> str:
 
 
 def validate(raw: dict, registry) -> tuple[JobConfig, pydantic.BaseModel]:
-    """Validate the job and the plugin's model config; return both."""
+    """Validate the job (on top of its recipe, if it names one) and the plugin's model
+    config; return both."""
+    from gp.recipes import apply
+
+    if raw.get("plugin") and raw.get("recipe"):
+        raw = apply(raw, registry.model(raw["plugin"]))
     job = _check(JobConfig, raw, "")
     cls = registry.model(job.plugin)
     check_data_options(job.data, registry)

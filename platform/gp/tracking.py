@@ -84,8 +84,8 @@ def run_spec(job, origin) -> dict:
         "gp.plugin.version": origin.version,
         "gp.version": gp.__version__,
         "gp.git_commit": git_commit(),
-        "mlflow.runName": f"{job.plugin}-{job.data.name}",
-    }
+        "mlflow.runName": f"{job.plugin}-{job.data.name}" + (f"-{job.recipe}" if job.recipe else ""),
+    } | ({"gp.recipe": job.recipe} if job.recipe else {})
     return {"uri": tracking_uri(), "experiment": job.experiment, "location": artifact_location(job.experiment),
             "tags": tags, "params": public_params(flatten(nested)), "config": _json(nested)}
 
