@@ -125,3 +125,27 @@ def test_only_the_datasets_own_keys_are_params(registry):
     toy, _ = validate(parse(["plugin=gan", "data=toy2d"]), registry)
     assert "data.kind" not in flatten(fashion.model_dump()) and "data.root" in flatten(fashion.model_dump())
     assert flatten(toy.model_dump())["data.kind"] == "grid" and "data.root" not in flatten(toy.model_dump())
+
+
+def test_the_dataset_plugin_of_the_docs_registers_its_options():
+    import re
+    import types
+
+    from gp.data.spec import load
+    from gp.plugins import Origin, _collect, load_registry
+    from tests.helpers import ROOT
+
+    text = (ROOT / "docs/datasets.md").read_text()
+    namespace: dict = {}
+    exec(re.findall(r"```python\n(.*?)```", text, re.S)[0], namespace)
+    registry = load_registry()
+    _collect(None, types.SimpleNamespace(register_datasets=namespace["register_datasets"]), Origin("docs"), registry)
+    job, _ = validate(parse(["plugin=gan", "data=spiral", "data.turns=3"]), registry)
+    data = load(registry, job.data, "train")
+    assert job.data.turns == 3.0 and data.x.shape == (20_000, 2)
+    with pytest.raises(GpError, match="dataset spiral does not take 'data.kind'"):
+        validate(parse(["plugin=gan", "data=spiral", "data.kind=ring"]), registry)
+    shown = re.search(r"error: (dataset fashion-mnist does not take .*)", text).group(1)
+    with pytest.raises(GpError) as err:
+        validate(parse(["plugin=gan", "data.kind=ring"]), registry)
+    assert str(err.value) == shown
