@@ -202,3 +202,60 @@ def test_submit_prints_the_steps_before_training(overrides, line, monkeypatch, c
     job, registry = orchestrate._validate(["data=digits", *overrides], None)
     assert orchestrate._start(job, registry, None, False) == "run"
     assert line in capsys.readouterr().out.splitlines()
+
+
+def test_quickstart_sizes_match_the_built_in_datasets(registry):
+    """The sizing table in docs/quickstart.md, checked on the datasets this machine has."""
+    import re
+
+    from gp.data.spec import load
+    from gp.orchestrate import _validate
+    from gp.train.step import steps_per_epoch
+    from tests.helpers import ROOT
+
+    table = re.findall(r"^\| `([\w-]+)` \| ([\d,]+) \| ([\d,]+) \| (\d+) \|$", (ROOT / "docs/quickstart.md").read_text(), re.M)
+    assert {name for name, *_ in table} == {"fashion-mnist", "mnist", "digits", "toy2d"}
+    for name, train, test, steps in table:
+        assert steps_per_epoch(int(train.replace(",", "")), 128, 1) == int(steps), name
+        if name in ("digits", "toy2d"):  # the others need their files
+            job, _ = _validate(["plugin=vae", f"data={name}"], None)
+            sizes = [f"{len(load(registry, job.data, split)):,}" for split in ("train", "test")]
+            assert sizes == [train, test], name
+
+
+def test_plugins_show_all_lists_trainer_and_data_keys_with_readable_types():
+    out = gp("plugins", "show", "vae", "--all", plugins=False)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.startswith(("model.", "trainer.", "data."))}
+    assert rows["trainer.precision"][:2] == ["fp32|bf16", "fp32"]
+    assert rows["trainer.cuda_graph"][:2] == ["bool|auto", "auto"]
+    assert rows["trainer.threads"][:2] == ["int|None", "None"]
+    assert rows["trainer.batch_size"][:2] == ["int", "128"] and "data.limit" in rows and "model.latent_dim" in rows
+    assert "trainer.epochs" not in gp("plugins", "show", "vae", plugins=False).stdout  # model.* keys only without --all
+
+
+def test_config_rows_read_any_pydantic_model_and_per_dataset_keys():
+    import types
+    from typing import Literal, Optional
+
+    import pydantic
+
+    from gp import fields
+    from gp.commands import _table
+
+    class Inner(pydantic.BaseModel):
+        depth: pydantic.PositiveInt = pydantic.Field(3, description="[levels] deep")
+
+    class Outer(pydantic.BaseModel):
+        mode: Literal["a", "b"] | None = None
+        old: Optional[float] = 1.5
+        inner: Inner = pydantic.Field(default_factory=Inner)
+        must: str
+
+    assert fields.rows(Outer, "x.") == [["x.mode", "a|b|None", None, ""], ["x.old", "float|None", 1.5, ""],
+                                        ["x.inner.depth", "int", 3, "[levels] deep"], ["x.must", "str", "(required)", ""]]
+    assert "[levels] deep" in _table(["k", "t", "d", "desc"], fields.rows(Outer))  # brackets are text, not markup
+    registry = types.SimpleNamespace(datasets={"b": 0, "a": 0, "c": 0},
+                                     dataset_options=lambda name: Inner if name != "c" else pydantic.BaseModel)
+    assert fields.dataset_rows(registry) == [["data.depth", "int", "3", "a, b: [levels] deep"]]
+    assert fields.dataset_rows(types.SimpleNamespace(datasets={"a": 0})) == []  # no per-dataset options at all

@@ -50,12 +50,12 @@ def output_format(out: str, scale: int | None) -> str:
 
 def labels(spec: str | None, n: int, model):
     """Class labels ``(n,)`` from ``y=3`` (all of class 3) or ``y=0,1,2`` (repeated to n),
-    or None without ``y=``. The model instance must honour labels (``conditional``)."""
+    or None without ``y=``. The model instance must honour labels (``is_conditional``)."""
     import torch
 
     if spec is None:
         return None
-    if not getattr(model, "conditional", False):
+    if not model.is_conditional:
         raise GpError(f"this run's {model.name} model is not conditional: it cannot sample given labels; drop y=")
     try:
         ys = [int(v) for v in spec.split(",")]
