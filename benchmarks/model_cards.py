@@ -319,7 +319,7 @@ def measure(ctx, plugin: str, model, plan: Plan) -> dict:
         out["likelihood"] = likelihood(ctx, model, test_set(ctx, "binary").x[:ctx.n_nll])
     if can_classify(model):
         out["accuracy"] = accuracy(model, test)
-        if getattr(model, "conditional", False):
+        if getattr(model, "is_conditional", False):
             out["conditional"] = class_agreement(model, test.spec.num_classes, 10 if ctx.quick else 100)
     if model.family == "gan":
         out["adversarial"] = adversarial_losses(ctx, model)
@@ -338,7 +338,7 @@ def save_samples(model, plan: Plan, path: pathlib.Path, quick: bool) -> str:
 
     torch.manual_seed(0)
     n = 4 if quick and plan.samples < 64 else plan.samples
-    if getattr(model, "conditional", False) and plan.samples == 100:
+    if getattr(model, "is_conditional", False) and plan.samples == 100:
         y = torch.arange(10).repeat_interleave(10)  # row i: class i
         x, how = model.sample(100, y), "100 samples, row i conditioned on class i (0 = T-shirt/top ... 9 = ankle boot)"
     else:

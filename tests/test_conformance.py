@@ -47,7 +47,7 @@ def test_sample_shape_and_range(name, kind, shape):
     model, data = build(name, kind, shape)
     model.eval()
     y = torch.arange(5) % max(data.spec.num_classes, 1)
-    x = model.sample(5, y) if model.conditional else model.sample(5)
+    x = model.sample(5, y) if model.is_conditional else model.sample(5)
     assert x.shape == (5, *data.spec.shape)
     assert torch.isfinite(x).all()
     if kind == "image":

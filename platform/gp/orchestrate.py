@@ -54,6 +54,7 @@ def _validate(overrides: list[str], file: str | None):
 
 def _check_data(registry, job):
     """Load the training split once here, so a missing or corrupt dataset fails early; returns it."""
+    from gp.contract import preflight
     from gp.data.spec import load
 
     data = load(registry, job.data, "train")
@@ -64,6 +65,7 @@ def _check_data(registry, job):
     cls = registry.model(job.plugin)
     if spec.kind not in cls.kinds:
         raise GpError(f"plugin {job.plugin} cannot train on {spec.kind} data ({job.data.name}); it takes {', '.join(cls.kinds)}")
+    preflight(cls, cls.Config.model_validate(job.model), data, t.epochs)  # the plugin's code, once, on 4 examples
     return data
 
 
@@ -255,6 +257,7 @@ def _failure_reporter(sink):
 
     class FailureReporter(UserCallback):
         def after_exception(self, run_context, worker_exceptions):
+            _raise_plugin_error(worker_exceptions.values())
             rank, exc = min(worker_exceptions.items())
             line = _worker_error(exc).removeprefix("training failed: ")
             sink.push.remote({"event": "worker_failure", "message": f"rank {rank}: {line}"})
@@ -269,8 +272,29 @@ def _run_fit(trainer, outcome: dict) -> None:
         outcome["error"] = exc
 
 
+def _raise_plugin_error(errors) -> None:
+    """Raise the first :class:`~gp.contract.PluginError` among a worker group's errors: a
+    callback's error ends the fit, where a worker's error would be retried (it would recur)."""
+    from gp.contract import PluginError
+
+    for exc in errors:
+        if isinstance(exc, PluginError):
+            raise PluginError(str(exc))
+
+
+def _plugin_error(exc: BaseException | None):
+    """The PluginError that ended a fit (ControllerError -> its cause), or None."""
+    from gp.contract import PluginError
+
+    while exc is not None and not isinstance(exc, PluginError):
+        exc = getattr(exc, "controller_failure", None) or exc.__cause__
+    return exc
+
+
 def _worker_error(exc: BaseException) -> str:
     """One line from a Ray Train failure: the innermost error's message."""
+    if plugin := _plugin_error(exc):
+        return "training failed: " + str(plugin)
     lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
     errs = [l for l in lines if ":" in l and l.split(":")[0].split(".")[-1].endswith(("Error", "Exception"))]
     line = errs[-1] if errs else (lines[-1] if lines else type(exc).__name__)

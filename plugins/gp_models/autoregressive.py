@@ -102,9 +102,12 @@ class Autoregressive(GenerativeModel):
 
     def __init__(self, config, data):
         super().__init__(config, data)
-        self.conditional = config.conditional
         self.levels = 2 if config.output == "bernoulli" else 256
         self.k = 1 if config.output == "bernoulli" else 256  # logits per channel
+
+    @property
+    def is_conditional(self):
+        return self.config.conditional
 
     def label_embedding(self, width: int) -> nn.Embedding:
         """A per-class bias of ``width`` channels; the last row is 'no label'."""
@@ -113,7 +116,7 @@ class Autoregressive(GenerativeModel):
     def labels(self, y, n: int) -> torch.Tensor:
         """(n,) class indices, ``num_classes`` for 'no label' (y None or -1, or unconditional)."""
         none = torch.full((n,), self.data.num_classes, dtype=torch.long, device=self.device)
-        if y is None or not self.conditional:
+        if y is None or not self.is_conditional:
             return none
         y = y.to(self.device).long()
         return torch.where(y < 0, none, y)
@@ -146,7 +149,7 @@ class Autoregressive(GenerativeModel):
 
     def forward(self, batch, update="model"):
         x, y = batch["x"], batch["y"]
-        if self.conditional and self.training:  # hide some labels so p(x) is learned too
+        if self.is_conditional and self.training:  # hide some labels so p(x) is learned too
             y = torch.where(torch.rand(len(y), device=y.device) < self.config.label_drop, -1, y)
         nll = self.nll(x, y)  # (B,)
         return {"loss": nll.mean(), "bits_per_dim": nll.mean() / (self.data.dim * math.log(2))}

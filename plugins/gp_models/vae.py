@@ -57,10 +57,14 @@ class VAE(GenerativeModel):
     def sample(self, n, y=None):
         return self.decode(torch.randn(n, self.config.latent_dim, device=self.device))
 
+    @property
+    def log_prob_k(self):
+        return self.config.iwae_k
+
     @torch.no_grad()
     def log_prob(self, x, k: int | None = None):
         """IWAE lower bound on log p(x) in nats, (B,); never decreases in k."""
-        k = k or self.config.iwae_k
+        k = k or self.log_prob_k
         mu, logvar = self.posterior(x)
         std = (0.5 * logvar).exp()
         eps = torch.randn(k, *mu.shape, device=mu.device)  # (k, B, d)

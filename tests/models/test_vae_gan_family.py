@@ -304,7 +304,7 @@ def test_cvae_samples_depend_on_the_class():
 
 def test_aae_default_is_the_unchanged_unsupervised_model():
     model = build("aae", **REGISTRY.model("aae").Config().model_dump())
-    assert model.config.variant == "unsupervised" and not model.conditional
+    assert model.config.variant == "unsupervised" and not model.is_conditional
     assert model.updates == ("reconstruction", "discriminator", "generator")
     assert {k.split(".")[0] for k in model.state_dict()} == {"encoder", "decoder", "discriminator"}
     assert model.encoder[-1].out_features == model.config.latent_dim == 8 and model.decoder[0].in_features == 8
@@ -314,7 +314,7 @@ def test_aae_default_is_the_unchanged_unsupervised_model():
 def test_aae_label_variants_step_and_honour_y(variant):
     data = tiny_data("image", n=16)
     model = build("aae", data.spec, variant=variant)
-    assert model.conditional and model.updates[-1] == ("classification" if variant == "semi-supervised" else "generator")
+    assert model.is_conditional and model.updates[-1] == ("classification" if variant == "semi-supervised" else "generator")
     y = data.y.clone()
     y[::3] = -1
     losses = Stepper(model, model, model.configure_optimizers())({"x": data.x, "y": y})

@@ -2,7 +2,8 @@
 
 ``model.log_prob(x)`` gives nats per example: exact (``log_prob_exact``, e.g. PixelCNN) or
 a lower bound such as the IWAE bound with k importance samples (Burda et al. 2016,
-"Importance Weighted Autoencoders"). Bits per dimension = NLL / (D ln 2).
+"Importance Weighted Autoencoders"): such a model takes ``log_prob(x, k=None)`` and names its
+default k in ``log_prob_k`` (see gp.model). Bits per dimension = NLL / (D ln 2).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def likelihood(model, x: torch.Tensor, k: int | None = None, batch: int = 500) -
     nll = -float(lp.double().mean())
     out = {"nll_nats": nll, "bits_per_dim": nll / (x[0].numel() * math.log(2)),
            "nll_exact": float(bool(getattr(model, "log_prob_exact", False)))}
-    used_k = k if kwargs else getattr(getattr(model, "config", None), "iwae_k", None)
+    used_k = k if kwargs else getattr(model, "log_prob_k", None)
     if used_k and not out["nll_exact"]:
         out["nll_k"] = float(used_k)
     return out

@@ -15,6 +15,7 @@ import time
 import torch
 
 from gp.config import JobConfig
+from gp.contract import guard
 from gp.data.spec import load
 from gp.pending import resolve
 from gp.plugins import load_registry
@@ -42,6 +43,7 @@ def run(config: dict, session) -> dict:
     data = load(registry, job.data, "train")
     cls = registry.model(job.plugin)
     model = cls(cls.Config.model_validate(job.model), data.spec)
+    guard(model)  # an error in the plugin's code ends the run in one line, without retries
     layout.apply(model, t.channels_last)
     wrapped = session.prepare(model, t.grad_sync)
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
