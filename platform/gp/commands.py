@@ -52,10 +52,24 @@ def plugin_config(name: str, everything: bool = False) -> str:
         rows += fields.rows(TrainerConfig, "trainer.") + fields.rows(DataConfig, "data.") + fields.dataset_rows(registry)
     doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
     hint = "" if everything else f"\n\n'gp plugins show {name} --all' also lists the trainer.* and data.* keys"
-    return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows) + hint
+    return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows) + hint + _recipes(cls)
 
 
-RUN_TAGS, RUN_PARAMS, RUN_METRICS = ("gp.plugin",), ("data.name", "trainer.epochs"), "/loss"
+def _recipes(cls) -> str:
+    """The plugin's recipes (``recipe=NAME``): each value with where it comes from."""
+    from gp.recipes import recipes_of
+
+    found = recipes_of(cls)
+    if not found:
+        return f"\n\nrecipes: none (recipe=NAME picks one where a plugin declares them)"
+    parts = []
+    for name, recipe in found.items():
+        rows = [[key, value, source] for key, (value, source) in recipe.values.items()]
+        parts.append(f"recipe={name}: {recipe.description}\n" + _table(["key", "value", "source"], rows))
+    return "\n\n" + "\n\n".join(parts)
+
+
+RUN_TAGS, RUN_PARAMS, RUN_METRICS = ("gp.plugin", "gp.recipe"), ("data.name", "trainer.epochs"), "/loss"
 
 
 def runs_table(experiment: str, limit: int) -> str:
@@ -93,8 +107,9 @@ def _run_row(r: dict) -> list:
     m = r["metrics"]
     keys = sorted(m)[:3]
     metrics = " ".join(f"{k}={m[k]:.4g}" for k in keys)
-    return [r["id"], r["tags"].get("gp.plugin", "?"), r["params"].get("data.name", "?"),
-            r["status"], r["params"].get("trainer.epochs", "?"), metrics]
+    recipe = r["tags"].get("gp.recipe")
+    plugin = r["tags"].get("gp.plugin", "?") + (f" recipe={recipe}" if recipe else "")
+    return [r["id"], plugin, r["params"].get("data.name", "?"), r["status"], r["params"].get("trainer.epochs", "?"), metrics]
 
 
 def sample_run(run_id: str, options: list[str], out: str, scale: int | None = None) -> str:
