@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The browser test (tests/slow/test_ui_browser.py) drives Debian's chromium: installed here
+# where apt exists and we are root (not in setup.sh: the demo needs no browser); it skips without.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get install -y -q chromium >/dev/null 2>&1) \
+    || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) \
+    || echo "test: could not install chromium; the browser test will be skipped" >&2
+fi
 export GP_HOME="${GP_HOME:-$(mktemp -d)/gp-home}"
 if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
