@@ -55,6 +55,8 @@ FAMILIES = {
 #: Class-level flags: each must be a bool.
 FLAGS = ("conditional", "log_prob_exact", "cuda_graph", "channels_last")
 # ---- end of contract declarations
+#: Where an update's batch comes from (:attr:`GenerativeModel.batch_sources`).
+BATCH_SOURCES = ("step", "fresh", "labelled")
 
 
 class ModelConfig(pydantic.BaseModel):
@@ -72,6 +74,8 @@ class DataSpec:
     shape: tuple[int, ...]  # (C, H, W) for images, (D,) for points
     num_classes: int = 0
     kind: str = "image"  # "image" in [0, 1] or "points" in R^D
+    #: Labelled training examples when only some are labelled (``data.labelled``), else None.
+    labelled: int | None = None
 
     @property
     def dim(self) -> int:
@@ -123,6 +127,13 @@ class GenerativeModel(nn.Module):
     def updates(self) -> tuple[str, ...]:
         """Update names in the order they run on every batch (names may repeat)."""
         return ("model",)
+
+    @property
+    def batch_sources(self) -> tuple[str, ...]:
+        """Where each update (aligned with ``updates``) takes its batch from (``BATCH_SOURCES``):
+        ``"step"`` the step's batch (shared by every "step" update), ``"fresh"`` a batch of its
+        own from the epoch's shuffled data, ``"labelled"`` a batch of labelled examples only."""
+        return ("step",) * len(self.updates)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """One optimizer per distinct update name; default: Adam on all parameters."""

@@ -24,7 +24,7 @@ from gp.train import checkpoint, layout
 from gp.train.logger import NullLogger, RunLogger
 from gp.train.session import LocalSession, RaySession
 from gp.train.graph import build_stepper
-from gp.train.step import batches
+from gp.train.step import batches, check_sources, draws_per_step, steps_per_epoch
 from gp.progress import Reporter
 
 
@@ -46,6 +46,7 @@ def run(config: dict, session) -> dict:
     guard(model)  # an error in the plugin's code ends the run in one line, without retries
     layout.apply(model, t.channels_last)
     wrapped = session.prepare(model, t.grad_sync)
+    check_sources(model, data)
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
     epoch0, step, optimizers = _resume(session, model, t.epochs, _latest_checkpoint(config, session))
     stepper = build_stepper(wrapped, model, optimizers, t, session.device, session.grad_sync)
@@ -139,14 +140,14 @@ class _Loop:
         self.held_out = None
 
     def epochs(self, data, epoch0: int, step: int) -> dict:
-        per_epoch = self._steps_per_epoch(len(data.x))
         schedule = self.model.phases(self.t.epochs)
         for epoch in range(epoch0, self.t.epochs):
             if schedule[epoch] != self.model.phase:
                 self.model.begin_phase(schedule[epoch])
                 self.stepper.use(self.model.configure_optimizers())
+            sources, per_epoch = self.model.batch_sources, self._steps_per_epoch(len(data.x))
             for batch in batches(data, self.session.rank, self.session.world, self.t.batch_size,
-                                 self.t.seed, epoch, self.t.steps_per_epoch):
+                                 self.t.seed, epoch, self.t.steps_per_epoch, sources):
                 step += 1
                 self.buffer.append((step, time.time(), self.stepper(batch)))
                 if step % self.t.log_every == 0 and not self._flush(epoch, step, per_epoch):
@@ -157,9 +158,8 @@ class _Loop:
         return {"status": "finished", "epochs": self.t.epochs, "step": step, "digest": checkpoint.digest(self.model)}
 
     def _steps_per_epoch(self, n: int) -> int:
-        local = max(1, self.t.batch_size // self.session.world)
-        steps = (n // self.session.world) // local
-        return min(steps, self.t.steps_per_epoch or steps)
+        per_step = draws_per_step(self.model.batch_sources)
+        return steps_per_epoch(n, self.t.batch_size, self.session.world, self.t.steps_per_epoch, per_step)
 
     def _flush(self, epoch: int, step: int, per_epoch: int, force: bool = False) -> bool:
         """Read buffered losses back (one sync), log them; False if any is non-finite."""
