@@ -11,6 +11,7 @@ import torch
 from pydantic import Field
 
 from gp import hookimpl
+from gp.recipes import Recipe
 from gp.render import grid
 from gp_models.convnets import ConvDiscriminator, ConvGenerator
 from gp_models.gan import GAN, AdversarialConfig
@@ -38,6 +39,33 @@ class DCGAN(GAN):
         t = torch.linspace(0, 1, steps, device=self.device).view(1, steps, 1)  # (1, steps, 1)
         z = ends[0] + t * (ends[1] - ends[0])  # (rows, steps, nz)
         return {"latent_walk": grid(self.generator(z.flatten(0, 1)))}
+
+    recipes = {
+        "paper": Recipe(
+            "Radford et al. 2016 (DCGAN), section 4, with the official code's settings for 28x28 images "
+            "(github.com/Newmu/dcgan_code), on Fashion-MNIST. The N(0, 0.02) init, batch norm and LeakyReLU(0.2) "
+            "are built into gp's networks; the code's L2 weight decay and learning-rate decay are not expressible", {
+                "model.lr": (2e-4, "section 4: Adam; the suggested 0.001 was too high, 0.0002 used instead"),
+                "model.beta1": (0.5, "section 4: beta1 0.9 made training oscillate, 0.5 stabilised it"),
+                "trainer.batch_size": (128, "section 4: mini-batches of 128"),
+                "model.latent_dim": (100, "figure 1: a 100-dimensional Z (uniform there, N(0, I) in gp); "
+                                     "official code: nz = 100"),
+                "model.g_width": (64, "official code, mnist/train_cond_dcgan.py: ngf = 64 for 28x28 digits"),
+                "model.d_width": (64, "official code, mnist/train_cond_dcgan.py: ndf = 64"),
+                "model.loss": ("nonsaturating", "official code: the generator minimises bce(D(G(z)), 1)"),
+                "model.k": (1, "official code: k = 1 discriminator update per generator update"),
+                "trainer.epochs": (25, "not stated in the paper; official code, faces/train_uncond_dcgan.py: "
+                                  "25 epochs at a constant learning rate"),
+                "data.name": ("fashion-mnist", "gp's dataset (the paper: LSUN, Imagenet-1k, faces)"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a few minutes: 300 steps of narrow networks; not a paper setting", {
+            "model.g_width": (16, "2-core CPU budget"),
+            "model.d_width": (16, "2-core CPU budget"),
+            "trainer.batch_size": (64, "2-core CPU budget"),
+            "trainer.epochs": (3, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (100, "2-core CPU budget: 300 steps in all"),
+        }),
+    }
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from torch import nn
 from gp import hookimpl
 from gp.layers import gan_loss, mlp, to_data
 from gp.model import GenerativeModel, ModelConfig
+from gp.recipes import Recipe
 
 
 class AdversarialConfig(ModelConfig):
@@ -106,6 +107,53 @@ class GAN(GenerativeModel):
     @torch.no_grad()
     def sample(self, n, y=None):
         return self.generate(n)
+
+    recipes = {
+        "paper": Recipe(
+            "Goodfellow et al. 2014: the MNIST model of the official code (github.com/goodfeli/adversarial, "
+            "mnist.yaml), on Fashion-MNIST. There the discriminator has 2 maxout layers (240 units x 5 pieces) "
+            "with dropout, the noise is uniform and both nets train by SGD with momentum; gp keeps the sizes, "
+            "k and batch, with LeakyReLU layers, N(0, I) noise and Adam", {
+                "model.latent_dim": (100, "mnist.yaml: generator input of 100 noise units"),
+                "model.g_hidden": (1200, "mnist.yaml: 2 rectified-linear generator layers of 1200, sigmoid output"),
+                "model.d_hidden": (240, "mnist.yaml: 2 maxout discriminator layers of 240 units (5 pieces each)"),
+                "model.k": (1, "Algorithm 1: k = 1, the least expensive option, in the experiments"),
+                "model.loss": ("nonsaturating", "section 3: G maximises log D(G(z)), stronger gradients early on"),
+                "model.lr": (2e-4, "not the paper's (SGD, learning rate 0.1, momentum 0.5 rising to 0.7 in "
+                             "mnist.yaml): Adam at Radford et al. 2016's 2e-4 (section 4)"),
+                "model.beta1": (0.5, "not the paper's: Adam beta1 of Radford et al. 2016, section 4"),
+                "trainer.batch_size": (100, "mnist.yaml: batch_size 100"),
+                "trainer.epochs": (100, "not stated: mnist.yaml has no stopping rule (its momentum ramps up over "
+                                   "250 epochs); 100 epochs, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "pacgan-grid": Recipe(
+            "The 2-D grid of 25 Gaussians on which VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018) "
+            "count the modes a GAN covers, with gp's plain GAN: PacGAN's unpacked baseline, not PacGAN (gp does "
+            "not pack samples into the discriminator), and gp's 2-hidden-layer MLPs (PacGAN's are deeper)", {
+                "data.name": ("toy2d", "Lin et al. 2018 and Srivastava et al. 2017: synthetic 2-D mixtures"),
+                "data.kind": ("grid", "25 Gaussians on a 5x5 grid"),
+                "model.g_hidden": (400, "Lin et al. 2018, 2-D experiments: generator layers of 400 units "
+                                   "(recalled, not checked against the paper)"),
+                "model.d_hidden": (200, "Lin et al. 2018, 2-D experiments: discriminator layers of 200 units "
+                                   "(recalled, not checked against the paper)"),
+                "model.lr": (1e-4, "Lin et al. 2018, 2-D experiments: Adam, learning rate 1e-4 "
+                             "(recalled, not checked against the paper)"),
+                "model.beta1": (0.5, "Lin et al. 2018, 2-D experiments: Adam beta1 0.5 "
+                                "(recalled, not checked against the paper)"),
+                "trainer.batch_size": (100, "Lin et al. 2018, 2-D experiments: batch size 100 "
+                                       "(recalled, not checked against the paper)"),
+                "trainer.epochs": (50, "not stated as epochs: 50 epochs of 500 steps (25,000 updates), "
+                                  "a budget choice"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a few minutes: 300 steps of a smaller GAN; not a paper setting", {
+            "model.g_hidden": (256, "2-core CPU budget"),
+            "model.d_hidden": (256, "2-core CPU budget"),
+            "trainer.batch_size": (64, "2-core CPU budget"),
+            "trainer.epochs": (3, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (100, "2-core CPU budget: 300 steps in all"),
+        }),
+    }
 
 
 @hookimpl
