@@ -149,3 +149,25 @@ def test_the_dataset_plugin_of_the_docs_registers_its_options():
     with pytest.raises(GpError) as err:
         validate(parse(["plugin=gan", "data.kind=ring"]), registry)
     assert str(err.value) == shown
+
+
+def test_the_driver_refuses_a_labelled_update_without_labels_before_training(registry):
+    from gp.contract import preflight
+
+    data = indexed(n=100)
+    data.y[:] = -1
+    cls = registry.model("aae")
+    with pytest.raises(GpError, match="update 'classification' trains on labelled examples"):
+        preflight(cls, cls.Config(variant="semi-supervised", **cls.tiny), data)
+
+
+def test_batch_sources_must_match_the_updates(registry):
+    from gp.contract import preflight
+
+    data, cls = indexed(n=100), registry.model("gan")
+
+    class Bad(cls):
+        batch_sources = ("step", "sideways")
+
+    with pytest.raises(GpError, match=r"batch_sources must name one of step, fresh, labelled for each of its 2 updates"):
+        preflight(Bad, cls.Config(**cls.tiny), data)

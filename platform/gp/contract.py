@@ -121,6 +121,7 @@ def preflight(cls, config, data, epochs: int = 1) -> None:
         for phase in dict.fromkeys(_call(cls.name, "phases", lambda: model.phases(epochs))):
             _call(cls.name, "begin_phase", lambda: model.begin_phase(phase))
             _check_optimizers(model)
+            _check_sources(model, data)
             for update in dict.fromkeys(model.updates):
                 _check_update(model, _examples(data, model, update), update)
         _check_sample(model, data)
@@ -186,6 +187,15 @@ def _check_optimizers(model) -> None:
         said = f"no optimizer for update(s) {', '.join(missing)}" if missing else f"optimizers for no update: {', '.join(extra)}"
         raise PluginError(f"plugin '{name}': configure_optimizers must return one optimizer per update name "
                           f"in phase '{model.phase}' ({said}); {FIX}")
+
+
+def _check_sources(model, data) -> None:
+    """``batch_sources`` names a known source per update, and labelled updates have labels."""
+    from gp.train.step import check_sources, slots
+
+    _call(model.name, "batch_sources", lambda: model.batch_sources)
+    slots(model)
+    check_sources(model, data)
 
 
 def _examples(data, model, update: str) -> dict:
