@@ -23,6 +23,7 @@ from pydantic import Field
 from gp import hookimpl
 from gp.layers import gan_loss, mlp, recon_nll, to_data
 from gp.model import GenerativeModel, ModelConfig
+from gp.recipes import Recipe
 from gp.render import grid, scatter
 
 VARIANTS = "^(unsupervised|supervised|semi-supervised)$"
@@ -157,6 +158,45 @@ class AAE(GenerativeModel):
             z = self.prior(self.k).repeat_interleave(self.k, 0)  # (K*K, d): row i has style i
             figs["style_by_class"] = grid(self.decode(z, torch.arange(self.k, device=z.device).repeat(self.k)))
         return figs
+
+    recipes = {
+        "paper": Recipe(
+            "Makhzani et al. 2015, the MNIST likelihood experiment (section 3 and the appendix's experiment "
+            "details), on Fashion-MNIST. The paper trains by SGD with momentum and a step schedule and "
+            "reconstructs with squared error; gp uses Adam and Bernoulli cross-entropy", {
+                "model.hidden": (1000, "appendix: encoder, decoder and discriminator each have 2 ReLU layers of 1000 "
+                                 "units (recalled, not checked against the paper)"),
+                "model.latent_dim": (8, "appendix: an 8-D code for MNIST (recalled, not checked against the paper)"),
+                "model.prior": ("gaussian", "section 3: a Gaussian prior on the code"),
+                "model.prior_std": (5.0, "appendix: the prior's standard deviation for MNIST "
+                                    "(recalled, not checked against the paper)"),
+                "trainer.batch_size": (100, "appendix: mini-batches of 100 "
+                                       "(recalled, not checked against the paper)"),
+                "model.lr": (1e-3, "not the paper's (SGD with momentum 0.9): gp's Adam rate"),
+                "model.lr_adv": (2e-4, "not the paper's: Adam at Radford et al. 2016's 2e-4"),
+                "trainer.epochs": (100, "not the paper's (its schedule runs far longer); 100, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "semi-supervised-100": Recipe(
+            "Makhzani et al. 2015, section 5: semi-supervised classification with 100 labels, on Fashion-MNIST; "
+            "gp's optimiser is Adam (the paper: SGD with momentum)", {
+                "model.variant": ("semi-supervised", "section 5: softmax y and Gaussian z, each matched to its prior "
+                                  "by its own discriminator, plus a classification phase"),
+                "data.labelled": (100, "section 5, table 2: MNIST with 100 labels"),
+                "model.hidden": (1000, "appendix: 2 ReLU layers of 1000 units "
+                                 "(recalled, not checked against the paper)"),
+                "trainer.batch_size": (100, "appendix: mini-batches of 100 "
+                                       "(recalled, not checked against the paper)"),
+                "trainer.epochs": (100, "not the paper's; 100, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a few minutes: 600 steps of smaller networks; not a paper setting", {
+            "model.hidden": (256, "2-core CPU budget"),
+            "trainer.batch_size": (100, "2-core CPU budget"),
+            "trainer.epochs": (3, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (200, "2-core CPU budget: 600 steps in all"),
+        }),
+    }
 
 
 @hookimpl

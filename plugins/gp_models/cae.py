@@ -13,6 +13,7 @@ from torch import nn
 
 from gp import hookimpl
 from gp.model import ModelConfig
+from gp.recipes import Recipe
 from gp_models.autoencoders import Autoencoder
 
 
@@ -46,6 +47,28 @@ class CAE(Autoencoder):
     def penalty(self, x, z):
         fn = jacobian_norm_closed if self.config.penalty == "closed" else jacobian_norm_autograd
         return self.config.lam * fn(self, x.flatten(1))
+
+    recipes = {
+        "paper": Recipe(
+            "Rifai et al. 2011 (CAE), one sigmoid layer on MNIST-like images, on Fashion-MNIST; the paper picks "
+            "lambda and the layer size on validation data and trains by SGD, gp uses Adam", {
+                "model.latent_dim": (1000, "the paper's MNIST experiments: 1000 hidden units "
+                                     "(recalled, not checked against the paper)"),
+                "model.lam": (0.1, "a contraction weight in the range the paper searched "
+                              "(recalled, not checked against the paper)"),
+                "model.loss": ("bce", "reconstruction cross-entropy for inputs in [0, 1] "
+                               "(recalled, not checked against the paper)"),
+                "model.penalty": ("closed", "the paper's closed form of ||J||_F^2 for a sigmoid layer"),
+                "trainer.epochs": (50, "not stated; 50 epochs, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a few minutes: 1,000 steps; not a paper setting", {
+            "model.latent_dim": (128, "2-core CPU budget"),
+            "trainer.batch_size": (100, "2-core CPU budget"),
+            "trainer.epochs": (5, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (200, "2-core CPU budget: 1,000 steps in all"),
+        }),
+    }
 
 
 def jacobian_norm_closed(model, x):

@@ -27,6 +27,7 @@ from pydantic import Field
 from gp import hookimpl
 from gp.layers import mlp, recon_nll, to_data
 from gp.model import GenerativeModel, ModelConfig
+from gp.recipes import Recipe
 from gp.render import grid, scatter
 from gp_models.vae import kl_normal
 
@@ -114,6 +115,41 @@ class CVAE(GenerativeModel):
             return {"class_samples": scatter(self.sample(1000, y), data.x, labels=y)}
         y = torch.arange(self.k, device=self.device).repeat_interleave(self.k)  # (K*K,) row-major
         return {"class_samples": grid(self.sample(len(y), y))}
+
+    recipes = {
+        "paper": Recipe(
+            "Kingma et al. 2014, model M2 with every label, as the official code trains it on MNIST "
+            "(github.com/dpkingma/nips14-ssl, run_gpulearn_yz_x.py), on Fashion-MNIST; the code's networks have "
+            "2 hidden layers of 500 softplus units, gp's one of ReLU units", {
+                "model.latent_dim": (50, "run_gpulearn_yz_x.py: n_z = 50"),
+                "model.hidden": (500, "run_gpulearn_yz_x.py: hidden layers of 500 units"),
+                "model.lr": (3e-4, "gpulearn_yz_x.py: Adam, alpha = 3e-4, beta1 = 0.9"),
+                "trainer.batch_size": (1000, "gpulearn_yz_x.py: n_batch = 1000 for MNIST"),
+                "trainer.epochs": (100, "not stated: the code runs until stopped; 100 epochs, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "semi-supervised-100": Recipe(
+            "Kingma et al. 2014, semi-supervised M2 with 100 labels (table 1), on Fashion-MNIST. The paper's best "
+            "100-label result stacks M2 on M1's features (run_2layer_ssl.py); gp's M2 works on pixels", {
+                "data.labelled": (100, "table 1: 100 labels"),
+                "model.latent_dim": (50, "run_2layer_ssl.py: n_z = 50"),
+                "model.hidden": (500, "learn_yz_x_ss.py: one hidden layer of 500 units (run_2layer_ssl.py: 300 "
+                                 "at 100 labels, for M2 on M1's features)"),
+                "model.alpha": (0.1, "run_2layer_ssl.py: alpha = 0.1, the paper's alpha = 0.1 N per example"),
+                "model.lr": (3e-4, "learn_yz_x_ss.py: Adam, alpha = 3e-4, beta1 = 0.9"),
+                "trainer.batch_size": (500, "run_2layer_ssl.py: 100 minibatches per pass over 50,000 examples"),
+                "trainer.epochs": (300, "the code runs 3,000 epochs (its README: fewer often suffice); 300, a budget "
+                                   "choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a few minutes: 300 steps with every label; not a paper setting", {
+            "model.hidden": (200, "2-core CPU budget"),
+            "model.latent_dim": (8, "2-core CPU budget"),
+            "trainer.batch_size": (100, "2-core CPU budget"),
+            "trainer.epochs": (3, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (100, "2-core CPU budget: 300 steps in all"),
+        }),
+    }
 
 
 @hookimpl

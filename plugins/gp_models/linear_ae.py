@@ -16,6 +16,7 @@ from torch import nn
 
 from gp import hookimpl
 from gp.model import ModelConfig
+from gp.recipes import Recipe
 from gp_models.autoencoders import Autoencoder, RunningMoments
 
 
@@ -61,6 +62,23 @@ class LinearAE(Autoencoder):
     def basis(self) -> torch.Tensor:
         """The decoder's columns (D, k): they span the learned principal subspace."""
         return self.decoder.weight.detach()
+
+    recipes = {
+        "paper": Recipe(
+            "Baldi and Hornik 1989 is a theorem, not an experiment: for centred data and squared error every "
+            "minimum spans the top-k principal subspace, for any k. Epochs, code size and optimiser are gp's "
+            "choices", {
+                "model.center": (True, "the theorem's setting: the data covariance, of centred data"),
+                "model.latent_dim": (16, "not from the paper (any k < D): 16 components"),
+                "trainer.epochs": (20, "not from the paper: 20 epochs, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a minute: 600 steps; not a paper setting", {
+            "trainer.batch_size": (100, "2-core CPU budget"),
+            "trainer.epochs": (3, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (200, "2-core CPU budget: 600 steps in all"),
+        }),
+    }
 
 
 @hookimpl

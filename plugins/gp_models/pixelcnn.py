@@ -15,6 +15,7 @@ from pydantic import Field
 from torch import nn
 
 from gp import hookimpl
+from gp.recipes import Recipe
 from gp_models.autoregressive import Autoregressive, AutoregressiveConfig, MaskedConv2d, output_head, shift_down
 
 FIRST_KERNEL, KERNEL = 7, 3
@@ -152,6 +153,44 @@ class PixelCNN(Autoregressive):
             cache["links"][n] = layer.link(fv)
             rows = [cache["rows"][n]] if cache["rows"][n] is not None else []
             u = cache["rows"][n] = torch.cat([*rows, gate(fv + bv)], 2)[:, :, -(KERNEL // 2 + 1):]
+
+    recipes = {
+        "paper": Recipe(
+            "van den Oord et al. 2016a (Pixel RNN), its PixelCNN on binarised MNIST, on Fashion-MNIST binarised at "
+            "0.5; depth and width for MNIST are not given, so gp's defaults stay; the paper trains with RMSProp, "
+            "gp with Adam", {
+                "model.variant": ("plain", "the 2016a PixelCNN: a 7x7 mask-A convolution, then 3x3 mask-B residual "
+                                  "blocks, no gated stacks"),
+                "model.output": ("bernoulli", "binarised MNIST: one sigmoid output per pixel "
+                                 "(recalled, not checked against the paper)"),
+                "trainer.batch_size": (16, "training details: batches of 16 images for MNIST and CIFAR-10, which "
+                                       "regularised the models (recalled, not checked against the paper)"),
+                "model.lr": (1e-3, "not the paper's (RMSProp, rates set per dataset): gp's Adam rate"),
+                "trainer.epochs": (20, "not stated; 20 epochs, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "gated-conditional": Recipe(
+            "van den Oord et al. 2016b (Conditional Image Generation with PixelCNN Decoders): the gated PixelCNN "
+            "with a class-conditional bias in every layer, on Fashion-MNIST's 8-bit pixels; gp sample y=... then "
+            "draws a chosen class", {
+                "model.variant": ("gated", "section 2.2: gated activations and vertical + horizontal stacks, "
+                                  "no blind spot (recalled, not checked against the paper)"),
+                "model.conditional": (True, "section 2.3: the class one-hot adds a learned bias to every layer "
+                                      "(recalled, not checked against the paper)"),
+                "model.output": ("softmax", "a 256-way softmax per channel, as in both papers"),
+                "trainer.epochs": (20, "not stated; 20 epochs, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset (the paper: CIFAR-10, ImageNet, portraits)"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a few minutes: 200 steps of a small binary model; not a paper setting", {
+            "model.hidden": (16, "2-core CPU budget"),
+            "model.layers": (3, "2-core CPU budget"),
+            "model.output": ("bernoulli", "2-core CPU budget: one logit per pixel instead of 256"),
+            "trainer.batch_size": (32, "2-core CPU budget"),
+            "trainer.epochs": (2, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (100, "2-core CPU budget: 200 steps in all"),
+            "trainer.samples": (16, "2-core CPU budget: sampling runs pixel by pixel"),
+        }),
+    }
 
 
 @hookimpl

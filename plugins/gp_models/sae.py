@@ -22,6 +22,7 @@ from torch import nn
 from gp import hookimpl
 from gp.layers import to_data
 from gp.model import ModelConfig
+from gp.recipes import Recipe
 from gp_models.autoencoders import Autoencoder, reconstruction_loss
 
 
@@ -127,6 +128,28 @@ class SAE(Autoencoder):
     def classify(self, x):
         """Predicted classes (B,) of the fine-tuned stack."""
         return self.classifier(self.encode(x)).argmax(1)
+
+    recipes = {
+        "paper": Recipe(
+            "Bengio et al. 2007, greedy layer-wise pretraining of a 3-layer sigmoid stack, then supervised "
+            "fine-tuning, on Fashion-MNIST; the paper selects layer sizes and rates on validation data and trains "
+            "by SGD, gp uses Adam", {
+                "model.hidden": ([1000, 1000, 1000], "3 hidden layers as the paper's MNIST networks; 1000 units each "
+                                 "as the Theano deep-learning tutorials' stacks (not a paper value)"),
+                "model.pretrain_epochs": (15, "the Theano tutorials' 15 pretraining epochs per layer "
+                                          "(not a paper value)"),
+                "trainer.epochs": (95, "45 pretraining epochs (3 x 15), then 50 of fine-tuning, a budget choice"),
+                "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
+            }),
+        "cpu": Recipe("fits a 2-core CPU in a few minutes: 2 layers, 1 epoch each, then fine-tuning; not a paper "
+                      "setting", {
+            "model.hidden": ([256, 128], "2-core CPU budget"),
+            "model.pretrain_epochs": (1, "2-core CPU budget"),
+            "trainer.batch_size": (100, "2-core CPU budget"),
+            "trainer.epochs": (4, "2-core CPU budget: 2 pretraining epochs, 2 of fine-tuning"),
+            "trainer.steps_per_epoch": (200, "2-core CPU budget: 800 steps in all"),
+        }),
+    }
 
 
 @hookimpl
