@@ -52,3 +52,19 @@ def test_the_run_records_its_recipe(gan, registry):
     spec = run_spec(job, Origin("gan"))
     assert spec["tags"]["gp.recipe"] == "demo" and spec["params"]["recipe"] == "demo"
     assert spec["tags"]["mlflow.runName"] == "gan-toy2d-demo"
+
+
+def test_the_example_plugins_recipe_validates(registry):
+    import importlib.util
+    import types
+
+    from gp.plugins import Origin, _collect, load_registry
+    from tests.helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("ppca_doc", ROOT / "docs/example-plugin/gp_example/ppca.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    reg = load_registry()
+    _collect(None, types.SimpleNamespace(register_models=module.register_models), Origin("ppca"), reg)
+    job, model = validate(parse(["plugin=ppca", "recipe=digits"]), reg)
+    assert (job.data.name, model.latent_dim, job.trainer.epochs, job.recipe) == ("digits", 8, 20, "digits")

@@ -7,6 +7,7 @@ from torch import nn
 
 from gp import hookimpl
 from gp.model import GenerativeModel, ModelConfig
+from gp.recipes import Recipe
 
 
 class PPCAConfig(ModelConfig):
@@ -18,6 +19,14 @@ class PPCA(GenerativeModel):
     tiny = {"latent_dim": 2}
     kinds = ("image", "points")
     log_prob_exact = True
+    recipes = {
+        "digits": Recipe("probabilistic PCA of the 8x8 digits, in seconds on a CPU", {
+            "data.name": ("digits", "small enough to fit in seconds"),
+            "model.latent_dim": (8, "8 of 64 components (Tipping and Bishop 1999 fit k < D)"),
+            "model.lr": (1e-2, "chosen: the exact likelihood is smooth, a large step converges fast"),
+            "trainer.epochs": (20, "chosen: the test likelihood flattens by then"),
+        }),
+    }
 
     def __init__(self, config, data):
         super().__init__(config, data)
