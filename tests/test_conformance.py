@@ -5,6 +5,7 @@ import torch
 
 from gp.model import capabilities
 from gp.plugins import load_registry
+from gp.recipes import recipes_of
 from gp.train import checkpoint
 from gp.train.step import Stepper
 from tests.conftest import tiny_data
@@ -92,3 +93,37 @@ def test_every_model_has_docstring_config_descriptions_and_tiny_config():
         for key, field in cls.Config.model_fields.items():
             assert field.description, f"{name}: model.{key} has no description"
         cls.Config.model_validate(cls.tiny)
+
+
+RECIPES = [(name, recipe) for name, (cls, _) in sorted(REGISTRY.models.items()) for recipe in sorted(recipes_of(cls))]
+
+
+@pytest.mark.parametrize("name,recipe", RECIPES)
+def test_every_recipe_validates_cites_a_source_for_each_value_and_yields_to_the_command_line(name, recipe):
+    from gp.config import parse, validate
+
+    found = recipes_of(REGISTRY.model(name))[recipe]
+    assert found.description.strip(), f"{name} recipe={recipe}: no description"
+    for key, (_, source) in found.values.items():
+        assert isinstance(source, str) and source.strip(), f"{name} recipe={recipe}: {key} has no source"
+    job, model = validate(parse([f"plugin={name}", f"recipe={recipe}"]), REGISTRY)
+    sections = {"model": model, "data": job.data, "trainer": job.trainer}
+    for key, (value, _) in found.values.items():
+        section, field = key.split(".", 1)
+        assert getattr(sections[section], field) == value, f"{name} recipe={recipe}: {key}"
+    job, _ = validate(parse([f"plugin={name}", f"recipe={recipe}", "trainer.epochs=1"]), REGISTRY)
+    assert (job.trainer.epochs, job.recipe) == (1, recipe)
+
+
+def test_every_builtin_model_has_paper_and_cpu_recipes_and_an_unknown_recipe_is_one_line():
+    from gp.config import parse, validate
+    from gp.errors import GpError
+
+    for name, (cls, _) in REGISTRY.models.items():
+        if cls.__module__.startswith("gp_models."):
+            assert {"paper", "cpu"} <= set(recipes_of(cls)), f"{name}: a built-in model needs recipes paper and cpu"
+    with pytest.raises(GpError) as err:
+        validate(parse(["plugin=dcgan", "recipe=papr"]), REGISTRY)
+    message = str(err.value)
+    assert "\n" not in message and "papr" in message
+    assert all(recipe in message for recipe in recipes_of(REGISTRY.model("dcgan")))
