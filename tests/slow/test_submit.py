@@ -55,7 +55,7 @@ def test_a_tracking_store_that_cannot_create_the_run_fails_in_one_line(tmp_path)
 def test_every_step_logged_and_one_image_per_epoch(finished, c):
     steps = [m.step for m in c.get_metric_history(finished[1], "reconstruction/loss")]
     assert steps == list(range(1, 23))  # 1,500 digits / 128 = 11 steps per epoch
-    assert image_steps(c, finished[1]) == [1, 2]
+    assert image_steps(c, finished[1]) == [0, 1, 2]  # step 0: the untrained model, shown on first open
 
 
 def test_checkpoint_and_loadable_generator(finished, c):
@@ -89,7 +89,7 @@ def test_resume_continues_the_same_run(finished, c):
     assert run_of(proc) == finished[1]
     steps = [m.step for m in c.get_metric_history(finished[1], "reconstruction/loss")]
     assert steps == list(range(1, 34))
-    assert image_steps(c, finished[1]) == [1, 2, 3]
+    assert image_steps(c, finished[1]) == [0, 1, 2, 3]  # no second step 0 on resume
     assert len(c.search_runs([c.get_run(finished[1]).info.experiment_id])) == 1
 
 
@@ -103,7 +103,7 @@ def test_killed_worker_resumes_from_last_checkpoint_in_the_same_run(tmp_path):
     c = tracking.client()
     steps = sorted({m.step for m in c.get_metric_history(run_id, "model/loss")})
     assert steps == list(range(1, 70))
-    assert image_steps(c, run_id) == [1, 2, 3]
+    assert image_steps(c, run_id) == [0, 1, 2, 3]
     assert c.get_run(run_id).info.status == "FINISHED"
     assert len(c.search_runs([c.get_run(run_id).info.experiment_id])) == 1
 
@@ -115,7 +115,7 @@ def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint():
     c = tracking.client()
     run = c.search_runs([c.get_experiment_by_name("gp").experiment_id])[0]
     assert run.info.status == "FAILED" and "epoch 2" in run.data.tags["gp.failure"]
-    assert image_steps(c, run.info.run_id) == [1]
+    assert image_steps(c, run.info.run_id) == [0, 1]
     path = c.download_artifacts(run.info.run_id, "checkpoint/model.pt")
     from gp.train import checkpoint
 
