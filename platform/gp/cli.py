@@ -74,9 +74,9 @@ def sample(
 
 
 @app.command()
-def ui(port: int = typer.Option(5000, help="port on 127.0.0.1")):
-    """Start the MLflow UI on gp's tracking store."""
-    from gp.commands import serve_ui
+def ui(port: int = typer.Option(5000, min=1, max=65535, help="port on 127.0.0.1")):
+    """Start the MLflow UI on gp's tracking store (stopping gp stops it)."""
+    from gp.ui import serve_ui
 
     serve_ui(port)
 
@@ -91,16 +91,20 @@ app.command(name="stop")(stop_command)
 
 
 def main() -> None:
-    """Console entry point: user errors become one line and exit status 2."""
+    """Console entry point: user errors become one line and exit status 2; Ctrl-C and SIGTERM
+    stop what gp started and exit 130 and 143 (gp.signals)."""
+    from gp import signals
+
     try:
-        if app(standalone_mode=False) == 130:  # typer returns Ctrl-C as exit status 130
+        signals.raise_on_sigterm()
+        if app(standalone_mode=False) == 130:  # typer returns Ctrl-C (and so SIGTERM) as exit status 130
             raise KeyboardInterrupt
     except GpError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.secho("interrupted", err=True)
-        sys.exit(130)
+        typer.secho("terminated" if signals.exit_status() != 130 else "interrupted", err=True)
+        sys.exit(signals.exit_status())
     except Exception as exc:  # click usage errors and anything unexpected: one line
         import click
 
@@ -108,6 +112,6 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
+            sys.exit(signals.exit_status())
         typer.secho(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True, fg="red")
         sys.exit(1)

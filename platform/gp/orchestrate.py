@@ -2,7 +2,8 @@
 
 A bad config fails before Ray starts, bad data while it starts; each with one line. The run
 is created while Ray Train starts the workers (:mod:`gp.pending`). The driver owns the run's
-status: FINISHED, FAILED (with a ``gp.failure`` tag) or KILLED on Ctrl-C.
+status: FINISHED, FAILED (with a ``gp.failure`` tag) or KILLED on Ctrl-C or SIGTERM
+(:mod:`gp.signals`), after stopping the local Ray it started.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from gp import config as cfgmod
-from gp import tracking
+from gp import signals, tracking
 from gp.errors import GpError
 from gp.pending import Run, open_run
 from gp.plugins import load_registry
@@ -116,7 +117,11 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
         from gp.remote import require_token
 
         require_token(cluster)  # one line now, not a generic connection error after ~20 s of retries
-    run = _start(job, registry, address, verbose)
+    try:
+        run = _start(job, registry, address, verbose)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while Ray starts: no run yet
+        _stop_ray()
+        raise
     return train(run, job, address, verbose, t0, announce=True)
 
 
@@ -131,7 +136,7 @@ def _start(job, registry, address: str | None, verbose: bool) -> Run:
 
     with ThreadPoolExecutor(1, thread_name_prefix="gp-check-data") as pool:
         checking = pool.submit(_check_data, registry, job)
-        _init_ray(address, verbose)  # the main thread: Ray sets its SIGTERM handler only there
+        _init_ray(address, verbose)  # the main thread: only there can gp put its SIGTERM handler back
         _say_steps(job, registry, checking.result())
     return _open_run(job, registry)
 
@@ -163,14 +168,31 @@ def train(run: Run | str, job, address: str | None, verbose: bool, t0: float, an
     try:
         events = _fit(job, run, address, verbose, t0, announce)
         return _conclude(run.id(), events)
-    except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM becomes SystemExit once Ray is up
-        if run_id := run.created():  # None: its creation failed, there is no run to end
-            _finish(run_id, "KILLED", f"interrupted; resume with 'gp submit resume={run_id}'")
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (gp.signals)
+        _interrupted(run)
         raise
     except Exception as exc:
         if run_id := run.created():
             _finish(run_id, "FAILED", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
+
+
+def _interrupted(run: Run) -> None:
+    """End the run KILLED, keeping its checkpoints (first: a SIGKILL may follow a SIGTERM, and
+    nothing else would end the run), then stop the processes this driver started. A run whose
+    creation failed has nothing to end."""
+    try:
+        if run_id := run.created():  # Ray still up: a task may be creating the run
+            _finish(run_id, "KILLED", f"interrupted; resume with 'gp submit resume={run_id}'")
+    finally:
+        _stop_ray()
+
+
+def _stop_ray() -> None:
+    """Stop the local Ray that ``ray.init`` started here (raylet, GCS, workers), or leave a cluster."""
+    import ray
+
+    ray.shutdown()
 
 
 def _conclude(run_id: str, events: list[dict]) -> str:
@@ -310,8 +332,9 @@ def _init_ray(address: str | None, verbose: bool) -> None:
     if ray.is_initialized():
         return
     level = logging.INFO if verbose else logging.ERROR
-    ray.init(address=address, logging_level=level, log_to_driver=verbose,
-             runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENV}})
+    with signals.after_ray_init():  # Ray's SIGTERM handler would exit 134 with a stack dump
+        ray.init(address=address, logging_level=level, log_to_driver=verbose,
+                 runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENV}})
     _tighten_token()
 
 
