@@ -144,3 +144,18 @@ def test_stopping_gp_ui_stops_the_server_and_its_workers(tmp_path, sig, status):
     assert proc.returncode == status, err
     assert "Traceback" not in err, err
     assert left == []
+
+
+def test_sigterm_during_ray_init_becomes_terminated_and_gp_handler_returns():
+    from gp import signals
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(signals.Terminated), signals.after_ray_init():
+            signal.signal(signal.SIGTERM, lambda signum, frame: None)  # what ray.init does ...
+            raise SystemExit(signal.SIGTERM)  # ... and what its handler raises
+        assert signal.getsignal(signal.SIGTERM) is signals._on_sigterm
+        assert signals.exit_status() == 143
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        signals._State.terminated = False
