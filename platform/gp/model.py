@@ -40,7 +40,7 @@ from torch import nn
 
 # ---- contract declarations (gp.contract checks them; docs/writing-plugins.md documents them)
 #: Optional methods a model may implement; ``gp plugins`` lists them (plus ``conditional``).
-CAPABILITIES = ("encode", "decode", "log_prob")
+CAPABILITIES = ("encode", "decode", "log_prob", "classify")
 #: Data kinds a model may take: ``(C, H, W)`` images in [0, 1], ``(D,)`` points in R^D.
 KINDS = ("image", "points")
 #: Known families and the capabilities their built-ins have (``gp eval`` reads capabilities).
@@ -106,8 +106,9 @@ class GenerativeModel(nn.Module):
     #: False opts out of channels-last memory format for 2-D convolutions.
     channels_last: ClassVar[bool] = True
     #: Optional capabilities: ``encode(x)`` (B, *shape) -> (B, d), ``decode(z)`` (B, d) ->
-    #: (B, *shape), ``log_prob(x[, k])`` -> (B,) nats; ``figures(data)`` -> {name: uint8 array}.
-    encode = decode = log_prob = figures = None
+    #: (B, *shape), ``log_prob(x[, k])`` -> (B,) nats, ``classify(x)`` (B, *shape) -> (B,)
+    #: predicted classes; ``figures(data)`` -> {name: uint8 array}.
+    encode = decode = log_prob = classify = figures = None
     # ---- end of class-level declarations
 
     def __init__(self, config: ModelConfig, data: DataSpec):
@@ -154,6 +155,12 @@ class GenerativeModel(nn.Module):
         """Whether this instance's ``sample(n, y)`` honours ``y``; by default the class's
         ``conditional`` (override when the config decides)."""
         return type(self).conditional
+
+    @property
+    def can_classify(self) -> bool:
+        """Whether this instance's ``classify`` works; by default whether the class has one
+        (override when the config decides, as the AAE's variant does)."""
+        return callable(type(self).classify)
 
     @property
     def log_prob_k(self) -> int | None:

@@ -59,6 +59,10 @@ class AAE(GenerativeModel):
         return self.k > 0
 
     @property
+    def can_classify(self):
+        return self.semi
+
+    @property
     def updates(self):
         return ("reconstruction", "discriminator", "generator") + ("classification",) * self.semi
 

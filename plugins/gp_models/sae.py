@@ -124,6 +124,10 @@ class SAE(Autoencoder):
             z = torch.sigmoid(self.layer_decode(l, z))
         return self.layer_decode(0, z)
 
+    @property
+    def can_classify(self):
+        return self.classifier is not None  # data with classes
+
     @torch.no_grad()
     def classify(self, x):
         """Predicted classes (B,) of the fine-tuned stack."""

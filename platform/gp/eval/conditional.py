@@ -32,3 +32,15 @@ def gan_train(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, test_y: to
     with torch.enable_grad():  # metrics run under no_grad
         net = fit(x.float(), y, classes, cfg)
     return accuracy(net, test_x, test_y)
+
+
+def labels_only(train, test, labelled: int, cfg: ClassifierConfig = ClassifierConfig()) -> float:
+    """Test accuracy of the reference CNN trained from scratch on the ``labelled`` examples a
+    run with ``data.labelled`` kept (the same balanced, seeded choice): what the labels alone give."""
+    from gp.data.spec import hide_labels
+
+    kept = hide_labels(train, labelled)
+    mask = kept.y >= 0
+    with torch.enable_grad():
+        net = fit(train.x[mask], kept.y[mask], train.spec.num_classes, dataclasses.replace(cfg, seed=cfg.seed + 2))
+    return accuracy(net, test.x, test.y)

@@ -2,7 +2,8 @@
 
 Every image model gets the sample metrics in the reference classifier's features; a model
 with ``log_prob`` adds test likelihood, one with ``encode`` and ``decode`` reconstruction
-error, a conditional one GAN-test and GAN-train. 2-D points get mode coverage (ring and
+error, a conditional one GAN-test and GAN-train, one that classifies (``classify``: a
+semi-supervised model, a fine-tuned stack) its test accuracy. 2-D points get mode coverage (ring and
 grid mixtures) and the sample metrics on raw coordinates. ``parzen`` is opt-in: it is
 slow and rewards the wrong things (Theis et al. 2016), so it is asked for by name.
 """
@@ -15,8 +16,10 @@ METRICS = {
     "fid": ("any",), "kid": ("any",), "pr": ("any",), "1nn": ("any",),
     "cs": ("image",), "parzen": ("any",), "nll": ("log_prob",), "recon": ("encode", "decode"),
     "gan-test": ("image", "conditional"), "gan-train": ("image", "conditional"), "modes": ("mixture",),
+    "accuracy": ("classify",),
 }
-ALIASES = {"is": "cs", "fd": "fid", "precision": "pr", "recall": "pr", "likelihood": "nll", "nn": "1nn"}
+ALIASES = {"is": "cs", "fd": "fid", "precision": "pr", "recall": "pr", "likelihood": "nll", "nn": "1nn",
+           "acc": "accuracy"}
 OPT_IN = {"parzen"}
 FEATURES = {"fid", "kid", "pr", "1nn"}  # need the feature map
 PROBABILITIES = {"cs", "gan-test"}  # need the reference classifier's class probabilities

@@ -83,11 +83,11 @@ def evaluate(run_id: str, opts: Options, registry=None) -> Result:
 
 
 def _capabilities(model) -> list[str]:
-    """The class's capabilities; ``conditional`` only if this instance honours labels."""
+    """The class's capabilities; ``conditional`` and ``classify`` only if this instance can."""
     from gp.model import capabilities
 
-    caps = capabilities(type(model))
-    return [c for c in caps if c != "conditional" or model.is_conditional]
+    instance = {"conditional": model.is_conditional, "classify": model.can_classify}
+    return [c for c in capabilities(type(model)) if instance.get(c, True)]
 
 
 def _extractor(registry, data_cfg, model, names: list[str], opts: Options):
@@ -106,7 +106,7 @@ def _extractor(registry, data_cfg, model, names: list[str], opts: Options):
 
 def _score(loaded, names, opts: Options, extractor, classifier, mixture, registry) -> tuple[dict, dict]:
     """Draw the samples (if any metric needs them), run every metric, draw the figures."""
-    from gp.eval import figures, reference, sampling
+    from gp.eval import figures, reference, sampling, store
     from gp.eval.plan import SAMPLES
     from gp.eval.scores import SCORES, Context
 
@@ -115,8 +115,9 @@ def _score(loaded, names, opts: Options, extractor, classifier, mixture, registr
     executor = sampling.Executor(not opts.local, opts.address, opts.gpu)
     draw = _draw(executor, loaded, n, opts, extractor, registry) if SAMPLES & set(names) else None
     key = {"data": reference.data_identity(loaded.data_cfg), "features": extractor.name, "n": n, "seed": opts.seed}
-    ctx = Context(loaded.model, loaded.payload, draw, train, test, n, opts.seed,
-                  lambda x: sampling.featurize(executor, x, extractor), key, opts.k, classifier, mixture)
+    featurize = lambda x: sampling.featurize(executor, x, extractor)  # noqa: E731
+    ctx = Context(loaded.model, loaded.payload, draw, train, test, n, opts.seed, featurize, key, opts.k, classifier,
+                  mixture, store.labelled(loaded.run))
     values: dict = {"n": float(n)}
     with torch.no_grad():
         for name in names:

@@ -34,6 +34,7 @@ class Context:
     k: int | None = None
     classifier: dict | None = None
     mixture: str | None = None  # toy2d kind (ring or grid)
+    labelled: int | None = None  # the run's data.labelled: training labels it kept
 
     @functools.cached_property
     def real(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -153,5 +154,20 @@ def modes(ctx: Context) -> dict:
     return out | {f"{k}_real": v for k, v in real.items() if k != "modes_total"}
 
 
+def accuracy(ctx: Context) -> dict:
+    """Test accuracy of the model's own ``classify`` on the whole test set; beside it, with
+    ``data.labelled=N``, the reference CNN trained from scratch on the same N labels only."""
+    from gp.eval.classifier import accuracy as score
+    from gp.eval.conditional import labels_only
+
+    model, test = ctx.model, ctx.test
+    x, y = test.x.to(model.device), test.y.to(model.device)
+    right = sum(int((model.classify(x[i:i + 1000]) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000))
+    out = {"accuracy": right / max(len(x), 1)}
+    if ctx.labelled:
+        out |= ctx.floor(f"labels-only-{ctx.labelled}", lambda: {"accuracy_labels_only": labels_only(ctx.train, test, ctx.labelled)})
+    return out
+
+
 SCORES = {"fid": fid, "kid": kid, "cs": cs, "pr": pr, "1nn": one_nn, "parzen": parzen, "nll": nll,
-          "recon": recon, "gan-test": gan_test, "gan-train": gan_train, "modes": modes}
+          "recon": recon, "gan-test": gan_test, "gan-train": gan_train, "modes": modes, "accuracy": accuracy}

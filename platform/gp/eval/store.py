@@ -63,6 +63,13 @@ def data_config(run, registry):
     return check_data_options(cfg, registry)
 
 
+def labelled(run) -> int | None:
+    """The run's ``data.labelled`` (training labels it kept), or None."""
+    raw = json.loads(run.data.tags.get("gp.config", "{}")).get("data") or {}
+    value = raw.get("labelled", run.data.params.get("data.labelled"))
+    return None if value in (None, "None") else int(value)
+
+
 def log_results(run_id: str, metrics: dict, figures: dict, tags: dict) -> None:
     """Metrics as ``eval/<name>`` (step 0), figures as images under ``eval/<name>``, tags."""
     from mlflow.entities import Metric, RunTag
