@@ -64,8 +64,11 @@ def _init_ray(address: str | None) -> None:
     if not ray.is_initialized():
         if not (address or os.environ.get("RAY_ADDRESS")):
             os.environ.setdefault("RAY_worker_niceness", "0")  # a local Ray: tasks are the job
-        ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False,
-                 logging_level=logging.ERROR, log_to_driver=False)
+        from gp import signals
+
+        with signals.after_ray_init():  # SIGTERM stops gp eval as Ctrl-C does, not with Ray's stack dump
+            ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False,
+                     logging_level=logging.ERROR, log_to_driver=False)
 
 
 def _device(gpu: bool) -> torch.device:
