@@ -42,7 +42,7 @@ def test_the_data_is_checked_in_another_thread_while_ray_starts_in_this_one(monk
 
     def checking(registry, job):
         threads["check"] = threading.current_thread()
-        check(registry, job)
+        return check(registry, job)
 
     monkeypatch.setattr(orchestrate, "_check_data", checking)
     monkeypatch.setattr(orchestrate, "_init_ray", lambda a, v: threads.setdefault("ray", threading.current_thread()))
