@@ -77,7 +77,7 @@ def _say_steps(job, registry, data) -> None:
     cls, t = registry.model(job.plugin), job.trainer
     per_step = draws_per_step(cls(cls.Config.model_validate(job.model), data.spec).batch_sources)
     per = steps_per_epoch(len(data), t.batch_size, t.num_workers, t.steps_per_epoch, per_step)
-    print(f"gp: {per} steps per epoch x {t.epochs} epochs = {per * t.epochs} steps "
+    print(f"gp: {per} steps per epoch x {t.epochs} epoch{'s' * (t.epochs != 1)} = {per * t.epochs} steps "
           f"(batch {t.batch_size}, {len(data)} examples)", flush=True)
 
 
