@@ -171,3 +171,4 @@ def test_batch_sources_must_match_the_updates(registry):
 
     with pytest.raises(GpError, match=r"batch_sources must name one of step, fresh, labelled for each of its 2 updates"):
         preflight(Bad, cls.Config(**cls.tiny), data)
+

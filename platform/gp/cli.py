@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from gp.errors import GpError
+from gp.errors import GpError, first_line
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Train generative models with Ray Train and MLflow.")  # plain help: rich doubles its start-up
@@ -113,5 +113,5 @@ def main() -> None:
             sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(signals.exit_status())
-        typer.secho(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True, fg="red")
+        typer.secho(f"error: {type(exc).__name__}: {first_line(exc)}", err=True, fg="red")
         sys.exit(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from gp import tracking
-from gp.errors import GpError
+from gp.errors import GpError, first_line
 from gp.plugins import load_registry
 
 
@@ -50,7 +50,7 @@ def plugin_config(name: str, everything: bool = False) -> str:
         from gp.config import DataConfig, TrainerConfig
 
         rows += fields.rows(TrainerConfig, "trainer.") + fields.rows(DataConfig, "data.") + fields.dataset_rows(registry)
-    doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+    doc = first_line(sys.modules[cls.__module__].__doc__ or "(no module docstring)")
     hint = "" if everything else f"\n\n'gp plugins show {name} --all' also lists the trainer.* and data.* keys"
     return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows) + hint + _recipes(cls)
 

@@ -10,7 +10,7 @@ from typing import Literal
 import pydantic
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 
-from gp.errors import GpError, unknown
+from gp.errors import GpError, first_line, unknown
 
 _STRICT = pydantic.ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -82,7 +82,7 @@ def parse(overrides: list[str], file: str | None = None) -> dict:
         merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
         raw = OmegaConf.to_container(merged, resolve=True)
     except (OmegaConfBaseException, OSError, ValueError) as exc:
-        raise GpError(f"cannot parse configuration: {str(exc).splitlines()[0]}") from None
+        raise GpError(f"cannot parse configuration: {first_line(exc)}") from None
     return raw
 
 

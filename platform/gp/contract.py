@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 
-from gp.errors import GpError
+from gp.errors import GpError, first_line
 
 FIX = "fix the plugin (the contract: docs/writing-plugins.md)"
 
@@ -153,8 +153,7 @@ def _call(name: str, what: str, fn):
     except Exception as exc:
         if _environmental(exc):
             raise
-        line = (str(exc).strip().splitlines() or [""])[0]
-        raise PluginError(f"plugin '{name}': {what} raised {type(exc).__name__}: {line}; "
+        raise PluginError(f"plugin '{name}': {what} raised {type(exc).__name__}: {first_line(exc)}; "
                           "check the model.* values, or fix the plugin") from exc
 
 

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gp import config as cfgmod
 from gp import signals, tracking
-from gp.errors import GpError
+from gp.errors import GpError, first_line
 from gp.pending import Run, open_run
 from gp.plugins import load_registry
 
@@ -173,7 +173,7 @@ def train(run: Run | str, job, address: str | None, verbose: bool, t0: float, an
         raise
     except Exception as exc:
         if run_id := run.created():
-            _finish(run_id, "FAILED", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            _finish(run_id, "FAILED", first_line(exc))
         raise
 
 

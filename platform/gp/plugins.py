@@ -17,7 +17,7 @@ import pluggy
 
 from gp import hookspecs
 from gp.data.options import RootOptions
-from gp.errors import GpError, unknown
+from gp.errors import GpError, first_line, unknown
 
 GROUP = "gp"
 ENV_ALLOW = "GP_LOAD_PLUGINS"
@@ -96,7 +96,7 @@ def get_plugin_manager(load: bool = True) -> tuple[pluggy.PluginManager, dict]:
             pm.register(ep.load(), name=ep.name)
             loaded[ep.name] = origin
         except Exception as exc:  # a broken plugin must not break the others
-            loaded[ep.name] = (origin, f"{type(exc).__name__}: {exc}".splitlines()[0])
+            loaded[ep.name] = (origin, f"{type(exc).__name__}: {first_line(exc)}")
     return pm, loaded
 
 
@@ -126,7 +126,7 @@ def _collect(pm, plugin, origin: Origin, reg: Registry) -> None:
             plugin.register_datasets(register=register)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, GpError) else f"{type(exc).__name__}: {exc}"
-        reg.failures[origin.plugin] = (origin, reason.splitlines()[0])
+        reg.failures[origin.plugin] = (origin, first_line(reason))
         return
     reg.models.update(models)
     reg.datasets.update(datasets)

@@ -29,7 +29,7 @@ from typing import Optional
 import typer
 
 from gp import tracking
-from gp.errors import GpError
+from gp.errors import GpError, first_line
 
 SPEC = "gp-job.json"  # the job, in the job's working directory
 JOB_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
@@ -85,7 +85,7 @@ def jobs_client(address: str):
         raise GpError(f"the Ray cluster at {address} refused the token from {source}; "
                       "use the token of that cluster's head node") from None
     except ConnectionError as exc:
-        raise GpError(f"cannot reach the Ray Jobs API at {address}: {_first_line(exc)}") from None
+        raise GpError(f"cannot reach the Ray Jobs API at {address}: {first_line(exc)}") from None
 
 
 # --- MLflow ------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def mlflow_errors():
         if code or exc.error_code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
             raise GpError(f"MLflow at {uri} refused the request (HTTP {code.group(1) if code else exc.error_code}): "
                           "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to an account with access") from None
-        raise GpError(f"MLflow at {uri}: {_first_line(exc)[:300]}") from None
+        raise GpError(f"MLflow at {uri}: {first_line(exc)}") from None
 
 
 def shared_tracking_uri() -> str:
@@ -233,9 +233,9 @@ def _submit(client, c, job, run_id, identity, folder, t0, verbose) -> str:
                           runtime_env={"working_dir": str(folder), "env_vars": _job_env(t0)},
                           metadata={"gp.run_id": run_id, "gp.plugin": job.plugin})
     except Exception as exc:
-        c.set_tag(run_id, "gp.failure", f"submission failed: {_first_line(exc)[:300]}")
+        c.set_tag(run_id, "gp.failure", f"submission failed: {first_line(exc)}")
         c.set_terminated(run_id, "FAILED")
-        raise GpError(f"the cluster refused the job: {_first_line(exc)[:300]}") from None
+        raise GpError(f"the cluster refused the job: {first_line(exc)}") from None
     return job_id
 
 
@@ -283,7 +283,7 @@ def _job_error(client, job_id: str) -> str:
     """The job's own error line (gp's 'error:' line if it printed one)."""
     logs = client.get_job_logs(job_id).splitlines()
     mine = [l for l in logs if l.startswith("error:")]
-    return mine[-1][len("error: "):] if mine else _first_line(client.get_job_info(job_id).message or "no message")
+    return mine[-1][len("error: "):] if mine else first_line(client.get_job_info(job_id).message or "no message")
 
 
 def _stop_and_wait(client, job_id: str, run_id: str | None, address: str, timeout: float = 60) -> None:
@@ -353,11 +353,6 @@ def _known(client, job_id: str):
         return client.get_job_info(job_id)
     except RuntimeError:
         raise GpError(f"no job {job_id} on this cluster; 'gp jobs' lists them") from None
-
-
-def _first_line(exc) -> str:
-    lines = [l for l in str(exc).splitlines() if l.strip()]
-    return lines[0].strip() if lines else type(exc).__name__
 
 
 # --- commands (added to gp's command line in gp.cli) -------------------------------------

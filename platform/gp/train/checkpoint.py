@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from gp.errors import GpError
+from gp.errors import GpError, first_line
 
 
 def state(model, optimizers: dict, epoch: int, step: int) -> dict:
@@ -43,7 +43,7 @@ def load(path: str) -> dict:
     except FileNotFoundError:
         raise GpError(f"checkpoint {path} not found") from None
     except Exception as exc:
-        raise GpError(f"refusing to load checkpoint {path}: {str(exc).splitlines()[0][:200]}") from None
+        raise GpError(f"refusing to load checkpoint {path}: {first_line(exc, 200)}") from None
 
 
 def restore(payload: dict, model, optimizers: dict) -> tuple[int, int]:

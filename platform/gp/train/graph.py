@@ -25,6 +25,7 @@ import warnings
 import torch
 from torch.utils._pytree import tree_flatten, tree_leaves, tree_map
 
+from gp.errors import first_line
 from gp.train.step import Stepper
 
 log = logging.getLogger("gp.train")
@@ -252,8 +253,3 @@ def same(a, b) -> bool:
     if torch.is_tensor(a) and torch.is_tensor(b):
         return a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
     return a is b
-
-
-def first_line(obj) -> str:
-    text = str(obj).strip()
-    return text.splitlines()[0][:200] if text else type(obj).__name__
