@@ -2,7 +2,7 @@
 
 :class:`GpRunner` is gp's own per-step path: ``gp.train.step.batches``, the stepper the
 loop builds (``gp.train.graph.build_stepper``: eager or one CUDA graph per step) and the
-loop's loss buffer and read-back every ``log_every`` steps (``gp.train.loop._Loop``), with
+loop's loss buffer and read-back every ``log_every`` steps (``gp.train.loop.Loop``), with
 the per-epoch pictures and checkpoint left out. :class:`PlainRunner` is what a user would
 write by hand for the same model: the same batches, the model's own optimizers (fused Adam
 on a GPU), zero_grad/forward/backward/step per update, losses read back once at the end.
@@ -21,7 +21,7 @@ from gp.progress import Reporter
 from gp.train import checkpoint, layout
 from gp.train.graph import build_stepper
 from gp.train.logger import NullLogger
-from gp.train.loop import _Loop
+from gp.train.loop import Loop
 from gp.train.session import LocalSession
 
 
@@ -56,7 +56,7 @@ def build_model(registry, j: JobConfig, spec: DataSpec, device, seed: int = 0):
     return model
 
 
-class _BenchLoop(_Loop):
+class _BenchLoop(Loop):
     def _end_epoch(self, epoch, step, data):  # no pictures or checkpoints: steady state only
         pass
 

@@ -243,7 +243,7 @@ def test_config_rows_read_any_pydantic_model_and_per_dataset_keys():
     import pydantic
 
     from gp import fields
-    from gp.commands import _table
+    from gp.commands import table
 
     class Inner(pydantic.BaseModel):
         depth: pydantic.PositiveInt = pydantic.Field(3, description="[levels] deep")
@@ -256,7 +256,7 @@ def test_config_rows_read_any_pydantic_model_and_per_dataset_keys():
 
     assert fields.rows(Outer, "x.") == [["x.mode", "a|b|None", None, ""], ["x.old", "float|None", 1.5, ""],
                                         ["x.inner.depth", "int", 3, "[levels] deep"], ["x.must", "str", "(required)", ""]]
-    assert "[levels] deep" in _table(["k", "t", "d", "desc"], fields.rows(Outer))  # brackets are text, not markup
+    assert "[levels] deep" in table(["k", "t", "d", "desc"], fields.rows(Outer))  # brackets are text, not markup
     registry = types.SimpleNamespace(datasets={"b": 0, "a": 0, "c": 0},
                                      dataset_options=lambda name: Inner if name != "c" else pydantic.BaseModel)
     assert fields.dataset_rows(registry) == [["data.depth", "int", "3", "a, b: [levels] deep"]]

@@ -107,7 +107,7 @@ def test_a_run_never_records_the_environments_secrets(monkeypatch):
 # --- the Ray token -----------------------------------------------------------------------
 
 def test_a_missing_ray_token_is_one_line_before_anything_starts(tmp_path, monkeypatch):
-    from gp.remote import require_token
+    from gp.connect import require_token
 
     monkeypatch.setenv("HOME", str(tmp_path))
     for k in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"):
@@ -119,7 +119,7 @@ def test_a_missing_ray_token_is_one_line_before_anything_starts(tmp_path, monkey
 
 
 def test_a_token_file_others_can_read_is_flagged(tmp_path, monkeypatch, capsys):
-    from gp.remote import require_token
+    from gp.connect import require_token
 
     token = tmp_path / "token"
     token.write_text("a" * 64)

@@ -38,13 +38,13 @@ def test_bad_data_found_while_ray_starts_opens_no_run(monkeypatch):
 
 
 def test_the_data_is_checked_in_another_thread_while_ray_starts_in_this_one(monkeypatch):
-    threads, check = {}, orchestrate._check_data
+    threads, check = {}, orchestrate.check_data
 
     def checking(registry, job):
         threads["check"] = threading.current_thread()
         return check(registry, job)
 
-    monkeypatch.setattr(orchestrate, "_check_data", checking)
+    monkeypatch.setattr(orchestrate, "check_data", checking)
     monkeypatch.setattr(orchestrate, "_init_ray", lambda a, v: threads.setdefault("ray", threading.current_thread()))
     monkeypatch.setattr(orchestrate, "_open_run", lambda job, registry: Run("opened"))
     monkeypatch.setattr(orchestrate, "train", lambda run, *rest, **kw: run.id())

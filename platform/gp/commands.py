@@ -8,7 +8,7 @@ from gp.errors import GpError, first_line
 from gp.plugins import load_registry
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
+def table(headers: list[str], rows: list[list]) -> str:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -25,8 +25,8 @@ def plugins_table() -> str:
     from gp.listing import cached_rows
 
     rows, datasets = cached_rows(_plugin_rows)
-    table = _table(["plugin", "distribution", "version", "family", "capabilities", "status"], rows)
-    return table + f"\n\ndatasets: {', '.join(datasets)}"
+    listing = table(["plugin", "distribution", "version", "family", "capabilities", "status"], rows)
+    return listing + f"\n\ndatasets: {', '.join(datasets)}"
 
 
 def _plugin_rows() -> tuple[list[list], list[str]]:
@@ -52,7 +52,7 @@ def plugin_config(name: str, everything: bool = False) -> str:
         rows += fields.rows(TrainerConfig, "trainer.") + fields.rows(DataConfig, "data.") + fields.dataset_rows(registry)
     doc = first_line(sys.modules[cls.__module__].__doc__ or "(no module docstring)")
     hint = "" if everything else f"\n\n'gp plugins show {name} --all' also lists the trainer.* and data.* keys"
-    return f"{name}: {doc}\n\n" + _table(["key", "type", "default", "description"], rows) + hint + _recipes(cls)
+    return f"{name}: {doc}\n\n" + table(["key", "type", "default", "description"], rows) + hint + _recipes(cls)
 
 
 def _recipes(cls) -> str:
@@ -65,7 +65,7 @@ def _recipes(cls) -> str:
     parts = []
     for name, recipe in found.items():
         rows = [[key, value, source] for key, (value, source) in recipe.values.items()]
-        parts.append(f"recipe={name}: {recipe.description}\n" + _table(["key", "value", "source"], rows))
+        parts.append(f"recipe={name}: {recipe.description}\n" + table(["key", "value", "source"], rows))
     return "\n\n" + "\n\n".join(parts)
 
 
@@ -77,7 +77,7 @@ def runs_table(experiment: str, limit: int) -> str:
     if runs is None:
         return f"no runs yet in experiment '{experiment}' ({tracking.tracking_uri()})"
     rows = [_run_row(r) for r in runs]
-    return _table(["run", "plugin", "data", "status", "epochs", "key metrics"], rows)
+    return table(["run", "plugin", "data", "status", "epochs", "key metrics"], rows)
 
 
 def _recent_runs(experiment: str, limit: int) -> list[dict] | None:

@@ -38,7 +38,7 @@ def prepare(overrides: list[str], file: str | None = None, check_data: bool = Tr
     job's data is checked on the cluster); returns (job, plugin origin)."""
     job, registry = _validate(overrides, file)
     if check_data:
-        _check_data(registry, job)
+        check_data(registry, job)
     return job, registry.origin(job.plugin)
 
 
@@ -53,7 +53,7 @@ def _validate(overrides: list[str], file: str | None):
     return job, registry
 
 
-def _check_data(registry, job):
+def check_data(registry, job):
     """Load the training split once here, so a missing or corrupt dataset fails early; returns it."""
     from gp.contract import preflight
     from gp.data.spec import load
@@ -114,7 +114,7 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
     job, registry = _validate(overrides, file)
     cluster = address or os.environ.get("RAY_ADDRESS") or "local"
     if cluster != "local":
-        from gp.remote import require_token
+        from gp.connect import require_token
 
         require_token(cluster)  # one line now, not a generic connection error after ~20 s of retries
     try:
@@ -135,7 +135,7 @@ def _start(job, registry, address: str | None, verbose: bool) -> Run:
     import ray  # noqa: F401  (whole before the other thread imports the data's modules)
 
     with ThreadPoolExecutor(1, thread_name_prefix="gp-check-data") as pool:
-        checking = pool.submit(_check_data, registry, job)
+        checking = pool.submit(check_data, registry, job)
         _init_ray(address, verbose)  # the main thread: only there can gp put its SIGTERM handler back
         _say_steps(job, registry, checking.result())
     return _open_run(job, registry)
@@ -173,7 +173,7 @@ def train(run: Run | str, job, address: str | None, verbose: bool, t0: float, an
         raise
     except Exception as exc:
         if run_id := run.created():
-            _finish(run_id, "FAILED", first_line(exc))
+            finish(run_id, "FAILED", first_line(exc))
         raise
 
 
@@ -183,7 +183,7 @@ def _interrupted(run: Run) -> None:
     creation failed has nothing to end."""
     try:
         if run_id := run.created():  # Ray still up: a task may be creating the run
-            _finish(run_id, "KILLED", f"interrupted; resume with 'gp submit resume={run_id}'")
+            finish(run_id, "KILLED", f"interrupted; resume with 'gp submit resume={run_id}'")
     finally:
         _stop_ray()
 
@@ -198,14 +198,14 @@ def _stop_ray() -> None:
 def _conclude(run_id: str, events: list[dict]) -> str:
     bad = [e for e in events if e.get("event") == "nonfinite"]
     if bad:
-        _finish(run_id, "FAILED", bad[0]["message"])
+        finish(run_id, "FAILED", bad[0]["message"])
         raise GpError(bad[0]["message"] + f"; lower the learning rate or set trainer.grad_clip (run {run_id})")
     _log_model(run_id)
-    _finish(run_id, "FINISHED")
+    finish(run_id, "FINISHED")
     return run_id
 
 
-def _finish(run_id: str, status: str, reason: str | None = None) -> None:
+def finish(run_id: str, status: str, reason: str | None = None) -> None:
     c = tracking.client()
     if reason:
         c.set_tag(run_id, "gp.failure", reason)

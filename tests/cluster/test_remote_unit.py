@@ -4,7 +4,7 @@ import pytest
 from gp import orchestrate, tracking
 from gp.config import JobConfig
 from gp.plugins import Origin
-from gp.remote import jobs_address
+from gp.connect import jobs_address
 
 
 def test_only_http_addresses_go_through_the_jobs_api(monkeypatch):

@@ -90,13 +90,13 @@ def toy_points(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor
         t = 1.5 * torch.pi * (1 + 2 * torch.rand(n, generator=g))
         x = torch.stack([t * torch.cos(t), t * torch.sin(t)], 1) / 5 + 0.05 * torch.randn(n, 2, generator=g)
         return x, torch.zeros(n, dtype=torch.int64), torch.zeros(0, 2)
-    centres = _centres(kind)
-    y = torch.randint(len(centres), (n,), generator=g)
+    means = centres(kind)
+    y = torch.randint(len(means), (n,), generator=g)
     std = 0.02 if kind == "ring" else 0.05
-    return centres[y] + std * torch.randn(n, 2, generator=g), y, centres
+    return means[y] + std * torch.randn(n, 2, generator=g), y, means
 
 
-def _centres(kind: str) -> torch.Tensor:
+def centres(kind: str) -> torch.Tensor:
     if kind == "ring":  # 8 Gaussians on a circle of radius 2 (VEEGAN)
         a = torch.arange(8) * 2 * torch.pi / 8
         return 2 * torch.stack([torch.cos(a), torch.sin(a)], 1)

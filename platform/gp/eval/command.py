@@ -63,7 +63,7 @@ def _note(row: Row, values: dict) -> str:
 
 def run_table(result) -> str:
     """metric | value | floor or baseline | note, for one evaluated run."""
-    from gp.commands import _table
+    from gp.commands import table
 
     v = result.metrics
     rows = []
@@ -73,17 +73,17 @@ def run_table(result) -> str:
         rows.append([row.label, _fmt(v, row.key, row.spread), floors or "-", _note(row, v)])
     how = "from its earlier evaluation" if result.reused else f"in {result.seconds:.1f}s"
     head = f"run {result.run_id} ({result.plugin} on {result.dataset}, n={v.get('n', 0):.0f}) scored {how}"
-    return head + "\n" + _table(["metric", "value", "floor / baseline", "note"], rows)
+    return head + "\n" + table(["metric", "value", "floor / baseline", "note"], rows)
 
 
 def compare_table(results: list) -> str:
     """One row per run, one column per metric any run has; last row: the floors."""
-    from gp.commands import _table
+    from gp.commands import table
 
     cols = [r for r in ROWS if any(r.key in res.metrics for res in results)]
     rows = [[res.run_id[:12], res.plugin, res.dataset, *(_cell(res.metrics, c.key) for c in cols)] for res in results]
     rows.append(["floor", "", "", *(_floor(results, c) for c in cols)])
-    return _table(["run", "plugin", "data", *(c.short for c in cols)], rows)
+    return table(["run", "plugin", "data", *(c.short for c in cols)], rows)
 
 
 def _cell(values: dict, key: str) -> str:

@@ -13,14 +13,14 @@ import math
 
 import torch
 
-from gp.data.builtin import _centres
+from gp.data.builtin import centres
 
 STD = {"ring": 0.02, "grid": 0.05}  # as gp.data.builtin.toy_points
 
 
 def mixture(kind: str) -> tuple[torch.Tensor, float]:
     """Mode centres (M, 2) and the standard deviation of each mode."""
-    return _centres(kind), STD[kind]
+    return centres(kind), STD[kind]
 
 
 def mode_stats(points: torch.Tensor, centres: torch.Tensor, std: float, min_share: float = 0.2) -> dict:

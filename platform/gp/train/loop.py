@@ -53,7 +53,7 @@ def run(config: dict, session) -> dict:
     reporter = Reporter(config.get("sink") if session.rank == 0 else None)
     held_out = _held_out(registry, job, model, session)
     logger = _logger(config, session)  # opens MLflow in a thread, beside the first steps' computation
-    loop = _Loop(job, session, model, stepper, logger, reporter)
+    loop = Loop(job, session, model, stepper, logger, reporter)
     loop.held_out = held_out
     try:
         if epoch0 == 0:  # a new run, not one resumed from a checkpoint
@@ -129,7 +129,7 @@ def _logger(config: dict, session):
     return RunLogger(config["run_id"], config["tracking_uri"])
 
 
-class _Loop:
+class Loop:
     """Epochs of steps; logging, non-finite checks, samples and checkpoints."""
 
     def __init__(self, job, session, model, stepper, logger, reporter):
