@@ -9,6 +9,7 @@ from gp.errors import GpError
 from gp.pending import Run
 from gp.progress import Sink
 from gp.train.loop import _may_have_checkpoint
+from gp.train.session import LocalSession
 
 JOB = ["plugin=vae", "data=digits", "trainer.epochs=1", "trainer.steps_per_epoch=1", "model.hidden=8"]
 
@@ -55,10 +56,11 @@ def test_the_data_is_checked_in_another_thread_while_ray_starts_in_this_one(monk
 def test_only_a_new_runs_first_workers_skip_the_checkpoint_lookup():
     sink = Sink()
     new = {"job": {"resume": None}, "sink": sink}
-    assert _may_have_checkpoint(new) is False  # the first worker of a new run
-    assert _may_have_checkpoint(new) is True  # any later one: a restart, or a rank after rank 0
-    assert _may_have_checkpoint({"job": {"resume": "abc"}, "sink": Sink()}) is True
-    assert _may_have_checkpoint({"job": {}}) is True  # no sink: cannot tell, so look
+    here = LocalSession()
+    assert _may_have_checkpoint(new, here) is False  # the first worker of a new run
+    assert _may_have_checkpoint(new, here) is True  # any later one: a restart, or a rank after rank 0
+    assert _may_have_checkpoint({"job": {"resume": "abc"}, "sink": Sink()}, here) is True
+    assert _may_have_checkpoint({"job": {}}, here) is True  # no sink: cannot tell, so look
 
 
 def test_the_logger_opens_mlflow_in_a_thread_and_stamps_each_step_with_its_own_time():

@@ -22,7 +22,7 @@ from gp.plugins import load_registry
 from gp.render import picture
 from gp.train import checkpoint, layout
 from gp.train.logger import NullLogger, RunLogger
-from gp.train.session import LocalSession, RaySession
+from gp.train.session import RaySession
 from gp.train.graph import build_stepper
 from gp.train.step import batches, check_sources, draws_per_step, steps_per_epoch
 from gp.progress import Reporter
@@ -70,12 +70,12 @@ def _latest_checkpoint(config: dict, session) -> dict | None:
     checkpoint to the run, so a restarted worker group or a resumed run starts from the
     last epoch that was logged.
     """
-    found = [checkpoint.load(p) for p in (session.checkpoint_path(), _mlflow_checkpoint(config)) if p]
+    found = [checkpoint.load(p) for p in (session.checkpoint_path(), _mlflow_checkpoint(config, session)) if p]
     return max(found, key=lambda c: c["epoch"], default=None)
 
 
-def _mlflow_checkpoint(config: dict) -> str | None:
-    if config.get("run_id") is None or not _may_have_checkpoint(config):
+def _mlflow_checkpoint(config: dict, session) -> str | None:
+    if config.get("run_id") is None or not _may_have_checkpoint(config, session):
         return None
     import tempfile
 
@@ -87,7 +87,7 @@ def _mlflow_checkpoint(config: dict) -> str | None:
     return c.download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-resume-"))
 
 
-def _may_have_checkpoint(config: dict) -> bool:
+def _may_have_checkpoint(config: dict, session) -> bool:
     """False only for a new run's first workers: they skip opening the store here (~1.5 s).
 
     The driver's sink answers whether any worker of this job began before (so this is a
@@ -97,11 +97,7 @@ def _may_have_checkpoint(config: dict) -> bool:
     sink = config.get("sink")
     if config.get("job", {}).get("resume") or not hasattr(sink, "began"):
         return True
-    if not hasattr(sink.began, "remote"):  # an in-process sink
-        return sink.began()
-    import ray
-
-    return ray.get(sink.began.remote())
+    return session.ask(sink.began)
 
 
 def _resume(session, model, epochs: int, payload: dict | None) -> tuple[int, int, dict]:
@@ -193,7 +189,7 @@ class Loop:
             path = checkpoint.save(directory, checkpoint.state(self.model, self.stepper.optimizers, epoch, step))
             self.logger.log_epoch(epoch, images, path)
         self.session.report({"epoch": epoch, "step": step}, directory, f"epoch-{epoch:04d}")
-        if directory and not isinstance(self.session, LocalSession):
+        if directory and not self.session.keeps_checkpoint_dirs:
             shutil.rmtree(directory, ignore_errors=True)
         self.report({"event": "epoch", "epoch": epoch}, force=True)
 

@@ -15,6 +15,7 @@ class LocalSession:
     """World size one, no Ray: for tests and debugging."""
 
     rank, world, grad_sync = 0, 1, None
+    keeps_checkpoint_dirs = True  # reported checkpoints stay where they were written (tests read them)
 
     def __init__(self, resume_from: str | None = None, device: str = "cpu"):
         self.device, self._resume = torch.device(device), resume_from
@@ -36,6 +37,10 @@ class LocalSession:
     def scratch(self) -> str:
         return tempfile.mkdtemp(prefix="gp-ckpt-")
 
+    def ask(self, method):
+        """Call a method of the driver's progress sink (here: an object in this process)."""
+        return method()
+
 
 class RaySession:
     """Inside a Ray Train worker: gradient averaging (gp's or DDP), sharding by rank, Ray checkpoints."""
@@ -49,6 +54,7 @@ class RaySession:
 
         self.device = ray.train.torch.get_device()
         self.grad_sync = None
+        self.keeps_checkpoint_dirs = False  # Ray Train copies a reported checkpoint into its storage
 
     def prepare(self, model, mode: str = "updates"):
         """The module the stepper calls: the model itself, or (``mode="ddp"``) a DDP wrapper.
@@ -80,6 +86,12 @@ class RaySession:
 
         ckpt = ray.train.Checkpoint.from_directory(ckpt_dir) if ckpt_dir else None
         ray.train.report(metrics, checkpoint=ckpt, checkpoint_dir_name=name)
+
+    def ask(self, method):
+        """Call a method of the driver's progress sink (an actor) and wait for its answer."""
+        import ray
+
+        return ray.get(method.remote())
 
     def all_max(self, flag: torch.Tensor) -> torch.Tensor:
         if self.world > 1:
