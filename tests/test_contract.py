@@ -234,3 +234,23 @@ def test_log_prob_k_names_the_default_importance_samples(registry):
     model = vae(vae.Config(**vae.tiny), tiny_data("image").spec)
     assert model.log_prob_k == vae.tiny["iwae_k"]
     assert likelihood(model, torch.rand(4, 1, 8, 8))["nll_k"] == model.log_prob_k
+
+
+SDK = {"gp", "gp.model", "gp.recipes", "gp.errors", "gp.layers", "gp.render", "gp.data.spec", "gp.data.options"}
+
+
+def test_the_plugin_sdk_is_documented_and_the_builtins_use_nothing_else():
+    import ast
+
+    import gp.layers
+    from tests.helpers import ROOT
+
+    text = guide()
+    public = [n for n, f in vars(gp.layers).items() if callable(f) and getattr(f, "__module__", "") == "gp.layers"
+              and not n.startswith("_")]
+    assert public and all(f"`{n}(" in text for n in public), public
+    assert all(re.search(rf"`{re.escape(m)}[.`]", text) for m in SDK - {"gp"}), "an SDK module is not in the guide"
+    used = {node.module for path in (ROOT / "plugins" / "gp_models").glob("*.py")
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "gp"}
+    assert used <= SDK, used - SDK
