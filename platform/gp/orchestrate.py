@@ -57,10 +57,11 @@ def check_data(registry, job):
     """Load the training split once here, so a missing or corrupt dataset fails early; returns it."""
     from gp.contract import preflight
     from gp.data.spec import load
+    from gp.train.step import steps_per_epoch
 
     data = load(registry, job.data, "train")
     spec, t = data.spec, job.trainer
-    if len(data) // t.num_workers < max(1, t.batch_size // t.num_workers):
+    if steps_per_epoch(len(data), t.batch_size, t.num_workers) == 0:
         raise GpError(f"{job.data.name} has {len(data)} training examples, fewer than trainer.batch_size={t.batch_size} "
                       "needs for one step; lower trainer.batch_size or raise data.limit")
     cls = registry.model(job.plugin)
