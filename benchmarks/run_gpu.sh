@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The GPU check in one bounded command (a few minutes on an H100/H200; see docs/performance.md).
 #
-# On the device machine, from the repo root, carrying .device-bundle (built with
-# ../shared/device/build-bundle.sh, plus the pytest, iniconfig, packaging and pygments wheels):
+# On the GPU machine, from the repo root:
 #     bash benchmarks/run_gpu.sh
+# A GPU machine without network access needs a wheel bundle in .device-bundle/ (git-ignored;
+# GP_BUNDLE names another folder): wheels/*.whl for CPython and the machine's platform, with
+# at least pydantic, pydantic_core, annotated_types and typing_inspection, and pytest,
+# iniconfig, packaging and pygments for the tests (or have them installed already), plus an
+# install.sh that installs every wheel of the bundle, for GP_BUNDLE_ALL=1.
 # A check of this script on a CPU (tiny sizes; uses the given Python as it is):
 #     GP_BENCH_SMOKE=1 PYTHON=.venv/bin/python bash benchmarks/run_gpu.sh
 #

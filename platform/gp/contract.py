@@ -129,8 +129,8 @@ def preflight(cls, config, data, epochs: int = 1) -> None:
 
 @contextlib.contextmanager
 def _optimizers_without_dynamo():
-    """Build optimizers without importing torch._dynamo (2.6 s, once per process): the driver
-    only checks them. ``Optimizer.add_param_group`` imports it lazily to disable itself."""
+    """Build optimizers without importing torch._dynamo (a slow import, once per process):
+    the driver only checks them. ``Optimizer.add_param_group`` imports it lazily to disable itself."""
     import torch
 
     fn = getattr(torch.optim.Optimizer.add_param_group, "__wrapped__", None)

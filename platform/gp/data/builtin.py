@@ -69,7 +69,8 @@ def digits(cfg, split):
 
 def digits_table() -> np.ndarray:
     """scikit-learn's ``digits.csv.gz``, read as ``load_digits`` reads it but without importing
-    scikit-learn (its import takes 3.6 s here, at every start of a job and of each worker)."""
+    scikit-learn (its import is slow, and would be paid at every start of a job and of each
+    worker)."""
     spec = importlib.util.find_spec("sklearn")  # finds the package without running it
     if spec is None or not spec.submodule_search_locations:
         raise GpError("dataset digits needs scikit-learn: pip install scikit-learn")

@@ -168,8 +168,8 @@ class GraphStepper(Stepper):
 
 def fuse(opt: torch.optim.Optimizer) -> None:
     """Adam and AdamW use their fused kernel where torch has one for the parameters'
-    device: the same update in one pass (one launch on a GPU; ~15% less CPU time per
-    step for MLPs on a CPU, see docs/performance.md)."""
+    device: the same update in one pass (one launch on a GPU; less CPU time per step for
+    MLPs on a CPU)."""
     _remember(opt)
     if not isinstance(opt, (torch.optim.Adam, torch.optim.AdamW)):
         return

@@ -3,10 +3,10 @@
 cuDNN and oneDNN run 2-D convolutions fastest on NHWC ("channels last") tensors
 (https://pytorch.org/tutorials/intermediate/memory_format_tutorial.html). With the
 weights in that format every activation of a convolution follows it; the data need not be
-converted (one-channel images are laid out the same either way). Measured in
-docs/performance.md: the captured DCGAN step on an H200 1.17x at batch 1024 and 1.02x at
-256; DCGAN and LSGAN on a 2-core CPU about 1.07-1.3x at batch 128; PixelCNN and PixelRNN
-within noise, so autoregressive models opt out (``channels_last = False``).
+converted (one-channel images are laid out the same either way). Measured
+(docs/performance.md): faster for DCGAN's captured step on a GPU and for DCGAN and LSGAN on
+a CPU; PixelCNN and PixelRNN within noise, so autoregressive models opt out
+(``channels_last = False``).
 """
 from __future__ import annotations
 
