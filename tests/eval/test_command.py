@@ -162,6 +162,9 @@ def test_vae_gets_likelihood_and_reconstruction(registry):
     m = evaluate(run_id, Options(metrics="nll,recon", n=100, local=True, k=2)).metrics
     assert m["nll_nats"] > 0 and m["bits_per_dim"] == pytest.approx(m["nll_nats"] / (64 * 0.6931471805599453))
     assert m["nll_k"] == 2 and m["nll_exact"] == 0 and 0 < m["recon_mse"] < 1
+    assert 0 < m["bits_per_dim_independent"] < 1 and m["nll_binary_nats"] > 0  # binarised digits: under 1 bit
+    steps = [h.step for h in tracking.client().get_metric_history(run_id, "eval/nll_nats")]
+    assert steps and steps[-1] > 0  # logged at the checkpoint's training step, not step 0
 
 
 def test_toy_mixture_gets_mode_coverage(registry):

@@ -70,7 +70,9 @@ def evaluate(run_id: str, opts: Options, registry=None) -> Result:
     mixture = kind if data_cfg.name == "toy2d" and kind in ("ring", "grid") else None
     names = plan.resolve(opts.metrics, _capabilities(model), model.data.kind, mixture is not None)
     extractor, classifier = _extractor(registry, data_cfg, model, names, opts)
-    signature = store.digest({"metrics": names, "n": opts.n, "seed": opts.seed, "k": opts.k, "features": extractor.name})
+    step = int(loaded.payload.get("step") or 0)  # a resumed run's newer checkpoint is scored again
+    signature = store.digest({"metrics": names, "n": opts.n, "seed": opts.seed, "k": opts.k, "features": extractor.name,
+                              "step": step})
     earlier = None if opts.fresh else store.logged(loaded.run, signature)
     if earlier is not None:
         return Result(run_id, model.name, data_cfg.name, earlier, {}, time.time() - t0, reused=True)
@@ -78,7 +80,7 @@ def evaluate(run_id: str, opts: Options, registry=None) -> Result:
     if opts.log:
         tags = {"gp.eval.signature": signature, "gp.eval.features": extractor.name, "gp.eval.n": str(opts.n),
                 "gp.eval.metrics": ",".join(names)}
-        store.log_results(run_id, values, figures, tags)
+        store.log_results(run_id, values, figures, tags, step=step)
     return Result(run_id, model.name, data_cfg.name, values, figures, time.time() - t0)
 
 

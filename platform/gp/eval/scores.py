@@ -119,9 +119,18 @@ def parzen(ctx: Context) -> dict:
 
 
 def nll(ctx: Context) -> dict:
-    from gp.eval.likelihood import likelihood
+    """Test NLL; for images also the independent per-pixel floor (and, for a model without
+    levels of its own, its NLL on the test set binarised at 0.5): see gp.eval.likelihood."""
+    from gp.eval import likelihood as L
 
-    return likelihood(ctx.model, ctx.test.x[:ctx.n], k=ctx.k)
+    x = ctx.test.x[:ctx.n]
+    out = L.likelihood(ctx.model, x, k=ctx.k)
+    if ctx.model.data.kind != "image":
+        return out
+    levels, discretise = L.discretisation(ctx.model)
+    floor = ctx.floor(f"independent-{levels}", lambda: {
+        "bits_per_dim_independent": L.independent_bits(discretise(ctx.train.x), discretise(x), levels)})
+    return out | L.binary_likelihood(ctx.model, x.to(ctx.model.device), k=ctx.k) | floor
 
 
 def recon(ctx: Context) -> dict:

@@ -70,15 +70,16 @@ def labelled(run) -> int | None:
     return None if value in (None, "None") else int(value)
 
 
-def log_results(run_id: str, metrics: dict, figures: dict, tags: dict) -> None:
-    """Metrics as ``eval/<name>`` (step 0), figures as images under ``eval/<name>``, tags."""
+def log_results(run_id: str, metrics: dict, figures: dict, tags: dict, step: int = 0) -> None:
+    """Metrics as ``eval/<name>`` and figures as images under ``eval/<name>``, both at the
+    checkpoint's training ``step`` (evaluations of a resumed run make a curve), and tags."""
     from mlflow.entities import Metric, RunTag
 
     c, now = tracking.client(), int(time.time() * 1000)
-    rows = [Metric(PREFIX + k, float(v), now, 0) for k, v in metrics.items()]
+    rows = [Metric(PREFIX + k, float(v), now, int(step)) for k, v in metrics.items()]
     c.log_batch(run_id, metrics=rows, tags=[RunTag(k, str(v)) for k, v in tags.items()])
     for key, image in figures.items():
-        c.log_image(run_id, image, key=PREFIX + key, step=0)
+        c.log_image(run_id, image, key=PREFIX + key, step=int(step))
 
 
 def logged(run, signature: str) -> dict | None:

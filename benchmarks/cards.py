@@ -1,0 +1,235 @@
+"""Render docs/models/NAME.md (from docs/models/card.md.tmpl) and docs/models/README.md from
+the ``results.json`` that ``benchmarks/model_cards.py`` writes.
+
+Nothing here computes a metric: every number is one ``gp eval`` logged. The published
+orderings and the floors are data (:data:`ORDERINGS`, :data:`FLOORS`); :func:`check` decides
+from the numbers whether each holds and says so with them.
+
+    python benchmarks/cards.py [--out docs/models]      # re-render from OUT/results.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import string
+import sys
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "models"
+sys.path.insert(0, str(OUT.parent.parent / "benchmarks"))
+
+# metric keys (the first one a run has), better direction, tiers of runs in the published
+# order (each run of a tier should beat each run of the next), the source. "run:metric"
+# takes that metric from that run.
+ORDERINGS = [
+    (("fid",), "lower", [["gan", "dcgan", "lsgan"], ["vae"]], "FD: every GAN variant below the VAE (Lucic et al. 2018)"),
+    (("nll_binary_nats", "nll_nats"), "lower", [["pixelrnn"], ["pixelcnn"], ["vae"]],
+     "test NLL on Fashion-MNIST binarised at 0.5: PixelRNN < PixelCNN < the VAE's importance-weighted bound "
+     "(van den Oord et al. 2016; Burda et al. 2016; the VAE, trained on grey levels, scored on the binarised "
+     "test images: `nll_binary_nats`)"),
+    (("accuracy",), "higher", [["aae-semi-100"], ["cvae-semi-100"], ["cvae-semi-100:accuracy_labels_only"]],
+     "test accuracy with 100 labels: AAE > M2 > the reference CNN on the 100 labels alone "
+     "(Makhzani et al. 2015; Kingma et al. 2014)"),
+    (("accuracy",), "higher", [["sdae"], ["sae"]], "fine-tuned accuracy: stacked denoising AE above stacked AE (Vincent et al. 2010)"),
+    (("parzen_ll",), "higher", [["aae"], ["gan"]], "Parzen log-likelihood: AAE above GAN (Makhzani et al. 2015)"),
+    (("parzen_kmeans_ll",), "higher", [["gan:parzen_kmeans_ll"], ["gan:parzen_real_ll"]],
+     "Parzen log-likelihood: k-means centroids above real data (Theis et al. 2016)"),
+]
+# (metric, comparison, threshold: a number or another metric of the same run, what it means)
+FLOORS = [
+    (("class_coverage",), ">=", 0.9, "every sampler covers at least 90% of the classes"),
+    (("recall",), ">", 0.0, "every sampler has non-zero recall"),
+    (("bits_per_dim_binary", "bits_per_dim"), "<", "bits_per_dim_independent",
+     "a likelihood model beats independent per-pixel categoricals on the same discretisation"),
+]
+HEADLINES = ("modes_captured", "accuracy", "nll_nats", "fid", "recon_mse")  # the first a run has
+SHOWN = ("fid", "class_coverage", "recall", "accuracy", "nll_nats", "bits_per_dim", "recon_mse", "modes_captured")
+OPS = {">=": float.__ge__, ">": float.__gt__, "<": float.__lt__, "<=": float.__le__}
+
+
+def fmt(v) -> str:
+    return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+
+def final(entry: dict) -> list[dict]:
+    """The last stage's metrics of each seed's run."""
+    return [r["stages"][-1]["metrics"] for r in entry.get("runs", {}).values() if r.get("stages")]
+
+
+def value(results: dict, ref: str, keys: tuple) -> tuple[float, float, int] | None:
+    """(mean, sd, seeds) of a run's metric over its seeds; ``ref`` is "run" or "run:metric"."""
+    name, _, metric = ref.partition(":")
+    got = []
+    for m in final(results["entries"].get(name, {})):
+        key = metric or next((k for k in keys if isinstance(m.get(k), (int, float))), None)
+        if key and isinstance(m.get(key), (int, float)):
+            got.append(float(m[key]))
+    if not got:
+        return None
+    return statistics.mean(got), (statistics.stdev(got) if len(got) > 1 else 0.0), len(got)
+
+
+def show(ref: str, v) -> str:
+    mean, sd, n = v
+    return f"{ref} {mean:.4g}" + (f" ± {sd:.2g} (sd over {n} seeds)" if n > 1 else "")
+
+
+def check(results: dict, ordering) -> tuple[str, str]:
+    """("reproduced" | "disagrees" | "not measured", the sentence with the numbers)."""
+    keys, better, tiers, source = ordering
+    values = {ref: value(results, ref, keys) for tier in tiers for ref in tier}
+    missing = [r for r, v in values.items() if v is None]
+    if missing:
+        return "not measured", f"{source}: not measured (no value for {', '.join(missing)})"
+    ok = True
+    for up, down in zip(tiers, tiers[1:]):
+        a, b = [values[r][0] for r in up], [values[r][0] for r in down]
+        ok &= (max(a) < min(b)) if better == "lower" else (min(a) > max(b))
+    numbers = "; ".join(" ".join(show(r, values[r]) for r in tier) for tier in tiers)
+    verdict = "reproduced" if ok else "disagrees"
+    return verdict, f"{source}: **{verdict}** ({'/'.join(keys)}, {better} is better: {numbers})"
+
+
+def floors(results: dict) -> list[str]:
+    lines = []
+    for keys, op, ref, meaning in FLOORS:
+        rows = []
+        for name, entry in results["entries"].items():
+            for m in final(entry):
+                metric = next((k for k in keys if isinstance(m.get(k), (int, float))), keys[0])
+                limit = m.get(ref) if isinstance(ref, str) else ref
+                if isinstance(m.get(metric), (int, float)) and isinstance(limit, (int, float)):
+                    held = OPS[op](float(m[metric]), float(limit))
+                    rows.append((held, f"{name} {fmt(float(m[metric]))}" + ("" if held else f" (limit {fmt(float(limit))})")))
+        bad = [r for held, r in rows if not held]
+        if not rows:
+            lines.append(f"- {meaning} ({'/'.join(keys)} {op} {ref}): not measured")
+            continue
+        verdict = "holds for all" if not bad else f"**fails** for {len(bad)} of {len(rows)}: " + ", ".join(bad)
+        lines.append(f"- {meaning} ({'/'.join(keys)} {op} {ref}): {verdict}"
+                     + ("; holds for " + ", ".join(r for held, r in rows if held) if bad and len(bad) < len(rows) else
+                        ": " + ", ".join(r for held, r in rows if held) if not bad else ""))
+    return lines
+
+
+def headline(metrics: dict) -> str | None:
+    return next((k for k in HEADLINES if isinstance(metrics.get(k), (int, float))), None)
+
+
+def budget_line(entry: dict) -> str:
+    b, hw = entry.get("budget"), entry.get("hardware", {})
+    where = f"GPU ({hw['gpu']})" if hw.get("gpu") else "CPU"
+    if b == "quick":
+        return f"quick smoke run (a few steps), {where}"
+    if isinstance(b, (int, float)) and b < 1:
+        paper = entry.get("values", {}).get("trainer.epochs", [None])[0]
+        shape = f", in {entry['epochs']} epochs instead of {paper}" if entry.get("epochs") not in (None, paper) else ""
+        return f"reduced budget ({b:g} of the paper's steps{shape}), {where}"
+    return f"the recipe's full budget, {where}"
+
+
+def card(name: str, entry: dict, template: string.Template, family: str = "") -> str:
+    run = next(iter(entry["runs"].values()))
+    stages, hw = run["stages"], entry.get("hardware", {})
+    last = stages[-1]
+    head = headline(last["metrics"]) or "fid"
+    history = [f"| {s['fraction']:.0%} | {s['epochs']} | {s['steps']} | {s['passes']:.3g} | {fmt(s['metrics'].get(head))} "
+               f"| {s['train_s']} | {s['eval_s']} |" for s in stages]
+    trail = [s["metrics"].get(head) for s in stages if isinstance(s["metrics"].get(head), (int, float))]
+    converged = ""
+    if len(trail) >= 2:
+        converged = (f"From the previous stage to the last, `{head}` moved by {trail[-1] - trail[-2]:+.4g} "
+                     f"({(trail[-1] - trail[-2]) / abs(trail[-2] or 1):+.1%}); a change this large means training "
+                     "had not converged at this budget." if abs(trail[-1] - trail[-2]) > 0.02 * abs(trail[-2] or 1)
+                     else f"`{head}` changed by less than 2% over the last stage.")
+    errors = [f"{k}: {v}" for s in stages for k, v in s["metrics"].items() if k.startswith("error:")]
+    finals = [f"| {k} | {fmt(v)} |" for k, v in sorted(last["metrics"].items()) if not k.startswith("error:")]
+    others = "\n".join(["", "## Other seeds (last stage)", ""] + [
+        f"- seed {seed}, run `{r['run_id']}`: " + ", ".join(f"{k} {fmt(r['stages'][-1]['metrics'].get(k))}"
+                                                            for k in SHOWN if k in r["stages"][-1]["metrics"])
+        for seed, r in list(entry["runs"].items())[1:]]) if len(entry["runs"]) > 1 else ""
+    if errors:
+        others += "\n\n## Errors\n\n" + "\n".join(f"- {e}" for e in errors)
+    gpu = f", GPU {hw['gpu']}" if hw.get("gpu") else ", no GPU"
+    fields = {
+        "name": name, "description": entry.get("description", ""), "family": family or entry["plugin"],
+        "recipe": entry["recipe"] + (" " + " ".join(entry["overrides"]) if entry.get("overrides") else ""),
+        "date": entry.get("date", "-"), "commit": entry.get("commit", "-"), "budget_line": budget_line(entry),
+        "recipe_rows": "\n".join(f"| {k} | {fmt(v)} | {src} |" for k, (v, src) in entry["values"].items()),
+        "hardware": f"{hw.get('cpu')} ({hw.get('cpus')} CPUs, shared){gpu}, torch {hw.get('torch')}",
+        "run_id": run["run_id"], "steps": last["steps"], "epochs": last["epochs"],
+        "per_epoch": last["steps"] // max(last["epochs"], 1), "batch": last["batch"],
+        "passes": f"{last['passes']:.3g}", "examples": last["examples"], "wall": f"{entry.get('wall_s', 0):.0f} s",
+        "train_s": round(sum(s["train_s"] for s in stages), 1), "eval_s": round(sum(s["eval_s"] for s in stages), 1),
+        "grid": f"![{name} samples]({entry['grid']})\n\n64 samples (`gp sample {run['run_id']} n=64`)."
+        if entry.get("grid") else "No sample grid.",
+        "headline": head, "history": "\n".join(history), "converged": converged,
+        "final_rows": "\n".join(finals), "others": others,
+        "evals": "; ".join(f"`gp eval {run['run_id'][:8]} metrics={m or '(defaults)'} n={n}`" for m, n in last["evals"])
+        if last.get("evals") else f"n={int(last['metrics'].get('n', 0))} in the last call (benchmarks/model_cards.py, "
+        "stage_metrics: which metrics each call asks for)",
+    }
+    return template.substitute(fields)
+
+
+def index(results: dict) -> str:
+    rows = []
+    for name, e in results["entries"].items():
+        if "runs" not in e:
+            rows.append(f"| {name} | {e.get('plugin')} | {e.get('recipe')} | failed: {e.get('error', '?')[:80]} | | | | |")
+            continue
+        last = next(iter(e["runs"].values()))["stages"][-1]
+        head = headline(last["metrics"])
+        link = f"[{name}]({name}.md)" if e.get("card") else name
+        rows.append(f"| {link} | {e['plugin']} | {e['recipe']} {' '.join(e.get('overrides', []))} | "
+                    f"{budget_line(e)} | {last['passes']:.3g} | {e.get('wall_s', 0):.0f} | "
+                    f"{head or '-'} {fmt(last['metrics'].get(head))} | "
+                    + " | ".join(fmt(last["metrics"].get(k)) for k in ("fid", "class_coverage", "recall")) + " |")
+    from model_cards import EXTRA, MODELS
+
+    absent = [n for n in (*MODELS, *EXTRA) if n not in results["entries"]]
+    rows += [f"", f"Not in this results.json (not run): {', '.join(absent)}."] if absent else []
+    checks = [check(results, o)[1] for o in ORDERINGS]
+    modes = [f"| {n} | {fmt(m.get('modes_captured'))} of {fmt(m.get('modes_total'))} | {fmt(m.get('hq_fraction'))} | "
+             f"{fmt(m.get('reverse_kl'))} |" for n, e in results["entries"].items() for m in final(e)[:1]
+             if "modes_captured" in m]
+    hw = next((e["hardware"] for e in results["entries"].values() if "hardware" in e), {})
+    return "\n".join([
+        "# Model cards", "",
+        "Each model's recipe trained through gp's driver (`gp submit`, then `resume=RUN_ID`) in stages, and scored "
+        "after each stage by `gp eval` only, on the Fashion-MNIST test set (nothing is tuned on it). Written by "
+        "`python benchmarks/model_cards.py` (training and `gp eval`) and `python benchmarks/cards.py` (these pages, "
+        "from [results.json](results.json)). Hardware: "
+        f"{hw.get('cpu')} ({hw.get('cpus')} CPUs, shared), GPU {hw.get('gpu') or 'none'}.", "",
+        "| run | model | recipe | budget | passes | wall s | headline (last stage) | FD | class coverage | recall |",
+        "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+        "## Published orderings, checked from results.json", "", *[f"- {c}" for c in checks], "",
+        "Spreads over seeds vary `trainer.seed` (initialisation, batches, noise) with the same 100 labelled "
+        "images: gp picks `data.labelled` with a fixed seed (0, in `gp.data.spec.hide_labels`), so these are not "
+        "spreads over label draws; those need a `data.label_seed` key in gp.", "",
+        "## Floors", "", *floors(results), "",
+        "## Grid of 25 Gaussians (`gp eval` metric `modes`)", "",
+        "| run | modes captured | high-quality share | reverse KL (nats) |", "|---|---|---|---|", *modes, "",
+        "Regenerate: `python benchmarks/model_cards.py [--only NAME,...] [--budget F] [--extra]`, then "
+        "`python benchmarks/cards.py`.", ""])
+
+
+def render(results: dict, out: pathlib.Path = OUT) -> None:
+    template = string.Template((OUT / "card.md.tmpl").read_text())
+    for name, entry in results["entries"].items():
+        if entry.get("runs") and entry.get("recipe") and "grid" in entry:  # a model's own card
+            entry["card"] = True
+            (out / f"{name}.md").write_text(card(name, entry, template))
+    (out / "README.md").write_text(index(results))
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=pathlib.Path, default=OUT)
+    args = p.parse_args(argv)
+    render(json.loads((args.out / "results.json").read_text()), args.out)
+
+
+if __name__ == "__main__":
+    main()
