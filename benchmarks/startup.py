@@ -16,6 +16,8 @@ Targets: gp within 1 s of bare Ray; well under 10 s on a running cluster; the CL
     python benchmarks/startup.py --cluster            # full: 3 rounds
     python benchmarks/startup.py --rounds 1 --no-warmup   # a quick check
     python benchmarks/startup.py --cli-only           # the CLI commands alone (seconds)
+    python benchmarks/startup.py --compare COMMIT --only "bare fit + Adam,gp submit"
+                                                      # and gp submit of an older commit, side by side
 """
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ def args():
     p.add_argument("--cluster", action="store_true", help="also against an already running local cluster")
     p.add_argument("--no-warmup", action="store_true", help="skip the unmeasured first run of each")
     p.add_argument("--cli-only", action="store_true", help="only gp --help, gp plugins and gp runs")
+    p.add_argument("--compare", default=None, help="also gp submit from this git commit (its platform/ and "
+                   "plugins/ first on PYTHONPATH), alternating with the others")
+    p.add_argument("--only", default=None, help="comma-separated contenders to run (by name)")
     p.add_argument("--child-bare", default=None, help=argparse.SUPPRESS)
     p.add_argument("--address", default=None, help=argparse.SUPPRESS)
     p.add_argument("--gp-env", action="store_true", help=argparse.SUPPRESS)
@@ -112,11 +117,16 @@ def bare(gp_env: bool, address: str | None = None, adam: bool = False):
     return go
 
 
-def gp_submit(home: str, address: str | None = None):
+def gp_submit(home: str, address: str | None = None, tree: str | None = None):
+    """``gp submit`` of this checkout, or of the source tree ``tree`` (an older commit's worktree)."""
     def go() -> dict:
         env = dict(os.environ, GP_HOME=home)
         env.pop("MLFLOW_TRACKING_URI", None)
-        cmd = [str(BIN / "gp"), "submit", *JOB] + (["--address", address] if address else [])
+        gp = [str(BIN / "gp")]
+        if tree:
+            env["PYTHONPATH"] = os.pathsep.join([f"{tree}/platform", f"{tree}/plugins", env.get("PYTHONPATH", "")])
+            gp = [sys.executable, "-c", "from gp.cli import main; main()"]
+        cmd = [*gp, "submit", *JOB] + (["--address", address] if address else [])
         t0, total = launch(cmd, client_env(env) if address else env)
         return {"first_step": first_metric(home) - t0, "total": total}
     return go
@@ -157,9 +167,19 @@ def seed_runs(home: str, count: int = 4) -> None:
         c.set_terminated(run.info.run_id)
 
 
-def contenders(home: str, cluster: LocalCluster | None) -> dict:
+def worktree(commit: str) -> str:
+    """A checkout of ``commit`` in a temporary folder (removed by the caller)."""
+    folder = tempfile.mkdtemp(prefix="gp-compare-")
+    subprocess.run(["git", "-C", str(HERE.parent), "worktree", "add", "--detach", folder, commit], check=True,
+                   capture_output=True)
+    return folder
+
+
+def contenders(home: str, cluster: LocalCluster | None, tree: str | None = None, commit: str = "") -> dict:
     c = {"bare fit, Ray defaults": bare(False), "bare fit, gp's Ray settings": bare(True),
          "bare fit + Adam": bare(False, adam=True), "gp submit": gp_submit(home)}
+    if tree:
+        c[f"gp submit @{commit}"] = gp_submit(home, tree=tree)
     if cluster:
         c["bare fit, running cluster"] = bare(True, cluster.address)
         c["gp submit, running cluster"] = gp_submit(home, cluster.address)
@@ -169,10 +189,14 @@ def contenders(home: str, cluster: LocalCluster | None) -> dict:
 def measure(a) -> dict:
     home = tempfile.mkdtemp(prefix="gp-bench-home-")
     cluster = LocalCluster().start() if a.cluster and not a.cli_only else None
+    tree = worktree(a.compare) if a.compare else None
     try:
         seed_runs(home)
         commands = {"gp --help": cli("--help"), "gp plugins": cli("plugins"), "gp runs": cli("runs", home=home)}
-        runs = commands if a.cli_only else {**contenders(home, cluster), **commands}
+        runs = commands if a.cli_only else {**contenders(home, cluster, tree, a.compare or ""), **commands}
+        if a.only:
+            wanted = [n.strip() for n in a.only.split(",")]
+            runs = {n: fn for n, fn in runs.items() if n in wanted or (n.startswith("gp submit @") and tree)}
         if not a.no_warmup:
             for name, fn in runs.items():
                 fn()
@@ -180,6 +204,8 @@ def measure(a) -> dict:
     finally:
         if cluster:
             cluster.stop()
+        if tree:
+            subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force", tree], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -188,7 +214,7 @@ def main() -> None:
     if a.child_bare:
         return child_bare(a)
     res = measure(a)
-    base = harness.median([r["first_step"] for r in res.get("bare fit, Ray defaults", [])])
+    base = harness.median([r["first_step"] for r in next(iter(res.values()), []) if "first_step" in r])
     rows, summary = [], {}
     for name, runs in res.items():
         first = harness.median([r.get("first_step") for r in runs])
@@ -196,7 +222,7 @@ def main() -> None:
         summary[name] = {"first_step": first, "total": total, "runs": runs}
         rows.append([name, harness.fmt(first), harness.fmt(total), "-" if first != first else f"{first - base:+.1f}"])
     print(f"\nstart-up, {a.rounds} rounds, medians in seconds (load {harness.machine()['load_avg']})")
-    print(harness.table(["contender", "to first step", "to exit", "vs bare defaults"], rows))
+    print(harness.table(["contender", "to first step", "to exit", f"vs {next(iter(res), '-')}"], rows))
     harness.save("startup", {"args": vars(a), "results": summary})
 
 

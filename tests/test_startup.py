@@ -6,7 +6,6 @@ import pytest
 
 from gp import orchestrate, tracking
 from gp.errors import GpError
-from gp.pending import Run
 from gp.progress import Sink
 from gp.train.loop import _may_have_checkpoint
 from gp.train.session import LocalSession
@@ -47,8 +46,8 @@ def test_the_data_is_checked_in_another_thread_while_ray_starts_in_this_one(monk
 
     monkeypatch.setattr(orchestrate, "check_data", checking)
     monkeypatch.setattr(orchestrate, "_init_ray", lambda a, v: threads.setdefault("ray", threading.current_thread()))
-    monkeypatch.setattr(orchestrate, "_open_run", lambda job, registry: Run("opened"))
-    monkeypatch.setattr(orchestrate, "train", lambda run, *rest, **kw: run.id())
+    monkeypatch.setattr(orchestrate, "_open_run", lambda job, registry: orchestrate.Run("opened"))
+    monkeypatch.setattr(orchestrate, "train", lambda run, *rest, **kw: run.id)
     assert orchestrate.submit(JOB) == "opened"
     assert threads["ray"] is threading.main_thread() and threads["check"] is not threading.main_thread()
 
@@ -76,13 +75,18 @@ def test_the_logger_opens_mlflow_in_a_thread_and_stamps_each_step_with_its_own_t
     assert [(m.step, m.value, m.timestamp) for m in history] == [(1, 2.0, 1000250), (2, 1.5, 1001500)]
 
 
-def test_with_credentials_set_the_driver_creates_the_run_itself(monkeypatch):
+def test_the_driver_creates_the_run_with_its_tags_before_training(registry):
     from gp.config import JobConfig
-    from gp.pending import open_run, resolve
-    from gp.plugins import Origin
 
-    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")  # they must not travel to a Ray task
-    run = open_run(JobConfig(plugin="vae"), Origin("vae", "gp", "0.1.0"), node_id="unused", ray_name="vae-1")
-    assert run.ref is None and resolve(run.for_workers) == run.id()
-    tags = tracking.client().get_run(run.id()).data.tags
-    assert (tags["gp.ray_run"], tags["gp.plugin"]) == ("vae-1", "vae") and "gp.config" in tags
+    run = orchestrate._open_run(JobConfig(plugin="vae"), registry)
+    tags = tracking.client().get_run(run.id).data.tags
+    assert (tags["gp.ray_run"], tags["gp.plugin"]) == (run.ray_name, "vae") and "gp.config" in tags
+    assert run.ray_name.startswith("vae-")
+
+
+def test_a_tracking_server_that_is_down_is_one_line_and_no_run(monkeypatch, registry):
+    from gp.config import JobConfig
+
+    monkeypatch.setattr(tracking, "create_run", lambda c, spec: (_ for _ in ()).throw(ConnectionError("refused\nmore")))
+    with pytest.raises(GpError, match=r"could not create the run in .*: refused; check MLFLOW_TRACKING_URI"):
+        orchestrate._open_run(JobConfig(plugin="vae"), registry)

@@ -1,7 +1,8 @@
-"""The driver of ``gp submit``: validate, create the MLflow run, train through Ray Train.
+"""The driver of ``gp submit``, in a straight line: validate -> start Ray (checking the data
+meanwhile) -> create the MLflow run -> fit through Ray Train -> conclude.
 
-A bad config fails before Ray starts, bad data while it starts; each with one line. The run
-is created while Ray Train starts the workers (:mod:`gp.pending`). The driver owns the run's
+A bad config fails before Ray starts, bad data while it starts; each with one line, and no
+run is created for them. The driver owns the run's
 status: FINISHED, FAILED (with a ``gp.failure`` tag) or KILLED on Ctrl-C or SIGTERM
 (:mod:`gp.signals`), after stopping the local Ray it started.
 """
@@ -15,12 +16,12 @@ import secrets
 import tempfile
 import threading
 import time
+from typing import NamedTuple
 from concurrent.futures import ThreadPoolExecutor
 
 from gp import config as cfgmod
 from gp import signals, tracking
 from gp.errors import GpError, first_line
-from gp.pending import Run, open_run
 from gp.plugins import load_registry
 
 # Shorter Ray Train start-up and quieter logs (measured in docs/performance.md).
@@ -105,9 +106,9 @@ def _resume_config(raw: dict) -> dict:
 def submit(overrides: list[str], file: str | None = None, address: str | None = None, verbose: bool = False) -> str:
     """Run one job end to end; return its MLflow run id.
 
-    The config is validated before anything starts; the data is checked while Ray starts,
-    and the run is created while Ray Train starts. Bad input fails in one line, and no run
-    is created for it or for a Ray that cannot start.
+    The config is validated before anything starts and the data is checked while Ray starts;
+    then the run is created. Bad input fails in one line, and no run is created for it or
+    for a Ray that cannot start.
     """
     t0 = time.time()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -117,7 +118,7 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
     if cluster != "local":
         from gp.connect import require_token
 
-        require_token(cluster)  # one line now, not a generic connection error after ~20 s of retries
+        require_token(cluster)  # one line now, not a generic connection error after Ray's retries
     try:
         run = _start(job, registry, address, verbose)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while Ray starts: no run yet
@@ -142,49 +143,53 @@ def _start(job, registry, address: str | None, verbose: bool) -> Run:
     return _open_run(job, registry)
 
 
-def _open_run(job, registry) -> Run:
-    """Start creating the job's run in a Ray task (see :mod:`gp.pending`), or reopen it."""
-    import ray
+class Run(NamedTuple):
+    """The job's MLflow run id and, for a new run, its Ray Train run's name (tag ``gp.ray_run``)."""
 
+    id: str
+    ray_name: str | None = None
+
+
+def _open_run(job, registry) -> Run:
+    """Create the job's run here, in the driver (so credentials never leave it), or reopen it."""
     if job.resume:  # the driver has opened MLflow already, to read the run's config
         tracking.client().update_run(job.resume, status="RUNNING")
         return Run(job.resume)
-    import ray.train.torch  # noqa: F401  (the trainer's imports, before the task's process competes for the CPU)
-
-    import gp.train.loop  # noqa: F401
-
-    node = ray.get_runtime_context().get_node_id()
-    return open_run(job, registry.origin(job.plugin), node, _ray_run_name(job))
+    name = _ray_run_name(job)
+    spec = tracking.run_spec(job, registry.origin(job.plugin))
+    spec["tags"]["gp.ray_run"] = name
+    try:
+        return Run(tracking.create_run(tracking.client(), spec), name)
+    except Exception as exc:
+        raise GpError(f"could not create the run in {tracking.tracking_uri()}: {first_line(exc)}; "
+                      "check MLFLOW_TRACKING_URI and that the tracking server is up") from None
 
 
 def _ray_run_name(job) -> str:
-    """A new run's Ray Train folder (its MLflow id is not known yet; the run carries this tag)."""
+    """A new run's Ray Train folder, named like the MLflow run (which carries it as a tag)."""
     return f"{job.plugin}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
 def train(run: Run | str, job, address: str | None, verbose: bool, t0: float, announce: bool = False) -> str:
-    """Train ``job`` into its run (an id, or a :class:`~gp.pending.Run` being created), which
-    ends FINISHED, FAILED or KILLED; ``announce`` prints the run's id once it is known."""
+    """Train ``job`` into its run (an id or a :class:`Run`), which ends FINISHED, FAILED or
+    KILLED; ``announce`` prints the run's id first."""
     run = run if isinstance(run, Run) else Run(run)
     try:
         events = _fit(job, run, address, verbose, t0, announce)
-        return _conclude(run.id(), events)
+        return _conclude(run.id, events)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (gp.signals)
         _interrupted(run)
         raise
     except Exception as exc:
-        if run_id := run.created():
-            finish(run_id, "FAILED", first_line(exc))
+        finish(run.id, "FAILED", first_line(exc))
         raise
 
 
 def _interrupted(run: Run) -> None:
     """End the run KILLED, keeping its checkpoints (first: a SIGKILL may follow a SIGTERM, and
-    nothing else would end the run), then stop the processes this driver started. A run whose
-    creation failed has nothing to end."""
+    nothing else would end the run), then stop the processes this driver started."""
     try:
-        if run_id := run.created():  # Ray still up: a task may be creating the run
-            finish(run_id, "KILLED", f"interrupted; resume with 'gp submit resume={run_id}'")
+        finish(run.id, "KILLED", f"interrupted; resume with 'gp submit resume={run.id}'")
     finally:
         _stop_ray()
 
@@ -233,7 +238,7 @@ def _fit(job, run: Run, address, verbose, t0, announce: bool = False) -> list[di
     outcome: dict = {}
     thread = threading.Thread(target=_run_fit, args=(trainer, outcome), daemon=True)
     thread.start()
-    run_id = run.id()  # the run is created while Ray Train starts the workers
+    run_id = run.id
     if announce:
         print(f"gp: run {run_id} ({job.plugin} on {job.data.name}), tracking at {tracking.tracking_uri()}", flush=True)
     bar, first = Bar(), None
@@ -362,7 +367,7 @@ def _trainer(job, run: Run, sink):
     from gp.train.loop import train_worker
 
     t = job.trainer
-    loop_config = {"job": job.model_dump(), "run_id": run.for_workers, "tracking_uri": tracking.tracking_uri(),
+    loop_config = {"job": job.model_dump(), "run_id": run.id, "tracking_uri": tracking.tracking_uri(),
                    "sink": sink}
     return TorchTrainer(
         train_worker,
@@ -370,7 +375,7 @@ def _trainer(job, run: Run, sink):
         scaling_config=ScalingConfig(num_workers=t.num_workers, use_gpu=t.use_gpu,
                                      resources_per_worker={"CPU": 1}),
         run_config=RunConfig(
-            name=run.ray_name or f"{run.id()}-{int(time.time())}",
+            name=run.ray_name or f"{run.id}-{int(time.time())}",
             storage_path=os.environ.get("GP_STORAGE_PATH") or str(tracking.home() / "ray_results"),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             failure_config=FailureConfig(max_failures=t.max_failures),

@@ -71,8 +71,8 @@ def start_run(c, job, origin) -> str:
 
 
 def run_spec(job, origin) -> dict:
-    """All a new run is created with, as plain data (no MLflow import), so another process
-    (:mod:`gp.pending`) can create it: store, experiment, artifact folder, tags, params."""
+    """All a new run is created with, as plain data (no MLflow import): store, experiment,
+    artifact folder, tags, params (:func:`create_run` creates it)."""
     import gp
 
     from gp.config import flatten

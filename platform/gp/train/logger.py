@@ -29,16 +29,15 @@ class NullLogger:
 class RunLogger(NullLogger):
     """Logs into an existing run by id, so a restarted worker group continues it.
 
-    MLflow is imported and its store opened in a background thread (about 3.5 s of a
-    small CPU's time), beside the worker's set-up and first steps; each call waits for it,
+    MLflow is imported and its store opened in a background thread (seconds of a small
+    CPU's time), beside the worker's set-up and first steps; each call waits for it,
     except :meth:`log_pictures`, which queues its work behind the opening in that thread.
-    ``run`` is the id, or an ObjectRef to it (:mod:`gp.pending`), resolved in that thread.
     """
 
     records = True
 
-    def __init__(self, run, tracking_uri: str):
-        self._run, self.tracking_uri = run, tracking_uri
+    def __init__(self, run_id: str, tracking_uri: str):
+        self._run, self.tracking_uri = run_id, tracking_uri
         self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")  # set_tracking_uri exports it: undone at close
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gp-mlflow")
         self._opening = self._pool.submit(self._open)
@@ -47,9 +46,7 @@ class RunLogger(NullLogger):
     def _open(self):
         import mlflow
 
-        from gp.pending import resolve
-
-        run_id = resolve(self._run)
+        run_id = self._run
         mlflow.set_tracking_uri(self.tracking_uri)
         client = mlflow.tracking.MlflowClient(self.tracking_uri)
         client.get_run(run_id)  # opens the store; a wrong run id fails here

@@ -2,8 +2,8 @@
 
 ``train_worker(config)`` is the Ray entry point; ``run(config, session)`` is ordinary
 code that fast tests call with a :class:`LocalSession`. ``config`` is a plain dict:
-``job`` (JobConfig as dict), ``run_id`` (optional: the id, or an ObjectRef to it while
-:mod:`gp.pending` creates the run), ``tracking_uri`` and ``sink``.
+``job`` (JobConfig as dict), ``run_id`` (optional: the MLflow run's id), ``tracking_uri``
+and ``sink``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import torch
 from gp.config import JobConfig
 from gp.contract import guard
 from gp.data.spec import load
-from gp.pending import resolve
 from gp.plugins import load_registry
 from gp.render import picture
 from gp.train import checkpoint, layout
@@ -81,14 +80,14 @@ def _mlflow_checkpoint(config: dict, session) -> str | None:
 
     from mlflow.tracking import MlflowClient
 
-    c, run_id = MlflowClient(config["tracking_uri"]), resolve(config["run_id"])
+    c, run_id = MlflowClient(config["tracking_uri"]), config["run_id"]
     if not c.list_artifacts(run_id, "checkpoint"):
         return None
     return c.download_artifacts(run_id, "checkpoint/model.pt", tempfile.mkdtemp(prefix="gp-resume-"))
 
 
 def _may_have_checkpoint(config: dict, session) -> bool:
-    """False only for a new run's first workers: they skip opening the store here (~1.5 s).
+    """False only for a new run's first workers: they skip opening the store here (slow).
 
     The driver's sink answers whether any worker of this job began before (so this is a
     restarted worker group); a rank that asks after another rank of the first group began
