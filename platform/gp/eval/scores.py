@@ -166,7 +166,6 @@ def modes(ctx: Context) -> dict:
 def accuracy(ctx: Context) -> dict:
     """Test accuracy of the model's own ``classify`` on the whole test set; beside it, with
     ``data.labelled=N``, the reference CNN trained from scratch on the same N labels only."""
-    from gp.eval.classifier import accuracy as score
     from gp.eval.conditional import labels_only
 
     model, test = ctx.model, ctx.test
@@ -174,7 +173,8 @@ def accuracy(ctx: Context) -> dict:
     right = sum(int((model.classify(x[i:i + 1000]) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000))
     out = {"accuracy": right / max(len(x), 1)}
     if ctx.labelled:
-        out |= ctx.floor(f"labels-only-{ctx.labelled}", lambda: {"accuracy_labels_only": labels_only(ctx.train, test, ctx.labelled)})
+        baseline = lambda: {"accuracy_labels_only": labels_only(ctx.train, test, ctx.labelled)}  # noqa: E731
+        out |= ctx.floor(f"labels-only-{ctx.labelled}", baseline)
     return out
 
 
