@@ -127,10 +127,10 @@ def test_parzen_picks_the_validation_best_sigma_and_reports_standard_error():
 
 
 def test_mode_stats_on_perfect_and_collapsed_samples():
-    from gp.data.builtin import toy_points
-    from gp.eval.modes import mixture, mode_stats
+    from gp.data.builtin import STD, centres, toy_points
+    from gp.eval.modes import mode_stats
 
-    centres, std = mixture("grid")
+    centres, std = centres("grid"), STD["grid"]
     good = mode_stats(toy_points("grid", 5000, seed=3)[0], centres, std)
     assert good["modes_captured"] == 25 and good["reverse_kl"] < 0.01
     assert good["hq_fraction"] == pytest.approx(1 - math.exp(-4.5), abs=0.005)  # 2-D Gaussian within 3 std
@@ -140,8 +140,11 @@ def test_mode_stats_on_perfect_and_collapsed_samples():
     assert off["hq_fraction"] == 0 and off["modes_captured"] == 0
 
 
-def test_ring_mixture_centres_lie_on_a_circle_of_radius_two():
-    from gp.eval.modes import mixture
+def test_toy2d_declares_its_modes_for_evaluation_ring_on_a_circle_of_radius_two():
+    from gp.config import DataConfig
+    from gp.data.builtin import toy2d
 
-    centres, std = mixture("ring")
-    assert centres.shape == (8, 2) and torch.allclose(centres.norm(dim=1), torch.full((8,), 2.0)) and std == 0.02
+    ring = toy2d(DataConfig(name="toy2d", kind="ring"), "test").modes
+    assert ring.centres.shape == (8, 2) and torch.allclose(ring.centres.norm(dim=1), torch.full((8,), 2.0))
+    assert ring.std == 0.02 and toy2d(DataConfig(name="toy2d", kind="grid"), "test").modes.centres.shape == (25, 2)
+    assert toy2d(DataConfig(name="toy2d", kind="swissroll"), "test").modes is None  # no modes: no mode metrics

@@ -20,7 +20,7 @@ from gp import hookimpl
 from gp.config import data_options
 from gp.data import idx
 from gp.data.options import DataOptions, RootOptions
-from gp.data.spec import Dataset
+from gp.data.spec import Dataset, Modes
 from gp.errors import GpError
 from gp.model import DataSpec
 
@@ -84,20 +84,23 @@ def digits_table() -> np.ndarray:
         return np.loadtxt(f, delimiter=",")
 
 
-def toy_points(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Points (n, 2), mode labels (n,) and mode centres (M, 2) of a 2-D mixture."""
+STD = {"ring": 0.02, "grid": 0.05}  # each mode's standard deviation (VEEGAN, PacGAN)
+
+
+def toy_points(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points (n, 2) and mode labels (n,) of a 2-D mixture."""
     g = torch.Generator().manual_seed(seed)
     if kind == "swissroll":
         t = 1.5 * torch.pi * (1 + 2 * torch.rand(n, generator=g))
         x = torch.stack([t * torch.cos(t), t * torch.sin(t)], 1) / 5 + 0.05 * torch.randn(n, 2, generator=g)
-        return x, torch.zeros(n, dtype=torch.int64), torch.zeros(0, 2)
-    means = centres(kind)
+        return x, torch.zeros(n, dtype=torch.int64)
+    means = centres(kind)  # (M, 2)
     y = torch.randint(len(means), (n,), generator=g)
-    std = 0.02 if kind == "ring" else 0.05
-    return means[y] + std * torch.randn(n, 2, generator=g), y, means
+    return means[y] + STD[kind] * torch.randn(n, 2, generator=g), y
 
 
 def centres(kind: str) -> torch.Tensor:
+    """Mode centres (M, 2) of the ring or the grid."""
     if kind == "ring":  # 8 Gaussians on a circle of radius 2 (VEEGAN)
         a = torch.arange(8) * 2 * torch.pi / 8
         return 2 * torch.stack([torch.cos(a), torch.sin(a)], 1)
@@ -108,9 +111,12 @@ def centres(kind: str) -> torch.Tensor:
 
 
 def toy2d(cfg, split):
+    """50,000 training and 10,000 test points; ring and grid declare their modes for ``gp eval``."""
     n = 50_000 if split == "train" else 10_000
-    x, y, _ = toy_points(ToyOptions.model_validate(data_options(cfg)).kind, n, seed=0 if split == "train" else 1)
-    return Dataset(x, y, DataSpec((2,), 0, "points"))
+    kind = ToyOptions.model_validate(data_options(cfg)).kind
+    x, y = toy_points(kind, n, seed=0 if split == "train" else 1)
+    modes = Modes(centres(kind), STD[kind]) if kind in STD else None
+    return Dataset(x, y, DataSpec((2,), 0, "points"), modes)
 
 
 class ToyOptions(DataOptions):

@@ -8,13 +8,24 @@ import torch
 from gp.model import DataSpec
 
 
+@dataclasses.dataclass(frozen=True)
+class Modes:
+    """A mixture's known modes, for mode-coverage evaluation: centres (M, D), one std each."""
+
+    centres: torch.Tensor  # (M, D)
+    std: float
+
+
 @dataclasses.dataclass
 class Dataset:
-    """Examples ``x`` (N, *shape) as float32 (images in [0, 1]) and labels ``y`` (N,)."""
+    """Examples ``x`` (N, *shape) as float32 (images in [0, 1]) and labels ``y`` (N,).
+
+    ``modes``: set by datasets drawn from a known mixture (``gp eval`` then scores mode coverage)."""
 
     x: torch.Tensor
     y: torch.Tensor
     spec: DataSpec
+    modes: Modes | None = None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -23,7 +34,7 @@ class Dataset:
         """The first ``limit`` examples (all when ``limit`` is None)."""
         if limit is None or limit >= len(self):
             return self
-        return Dataset(self.x[:limit], self.y[:limit], self.spec)
+        return dataclasses.replace(self, x=self.x[:limit], y=self.y[:limit])
 
 
 def load(registry, cfg, split: str = "train") -> Dataset:
@@ -44,4 +55,4 @@ def hide_labels(data: Dataset, keep: int, seed: int = 0) -> Dataset:
         idx = (data.y == c).nonzero().squeeze(1)
         chosen = idx[torch.randperm(len(idx), generator=g)[: keep // classes + (c < keep % classes)]]
         y[chosen] = c
-    return Dataset(data.x, y, dataclasses.replace(data.spec, labelled=int((y >= 0).sum())))
+    return dataclasses.replace(data, y=y, spec=dataclasses.replace(data.spec, labelled=int((y >= 0).sum())))

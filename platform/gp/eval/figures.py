@@ -81,8 +81,6 @@ def all_figures(ctx, values: dict) -> dict:
     if ctx.model.data.kind == "image":
         out["nearest_neighbours"] = nearest_neighbours(ctx.draw.x, ctx.train.x)
         out["samples"] = grid(ctx.draw.x[:64])
-    elif ctx.mixture:
-        from gp.eval.modes import mixture
-
-        out["modes"] = scatter(ctx.draw.x[:2000], mixture(ctx.mixture)[0])
+    elif ctx.test.modes is not None:
+        out["modes"] = scatter(ctx.draw.x[:2000], ctx.test.modes.centres)
     return out

@@ -5,23 +5,14 @@ A sample is high quality when it lies within 3 standard deviations of a mode cen
 of a 2-D Gaussian's samples); a
 mode is captured when it receives at least ``min_share`` of its uniform share of the
 samples (PacGAN: 20 of 2,500 samples over 25 modes, i.e. 0.2); reverse KL is
-KL(mode histogram of high-quality samples || uniform).
+KL(mode histogram of high-quality samples || uniform). A dataset declares its modes
+(:class:`gp.data.spec.Modes`); the toy2d ring and grid do.
 """
 from __future__ import annotations
 
 import math
 
 import torch
-
-from gp.data.builtin import centres
-
-STD = {"ring": 0.02, "grid": 0.05}  # as gp.data.builtin.toy_points
-
-
-def mixture(kind: str) -> tuple[torch.Tensor, float]:
-    """Mode centres (M, 2) and the standard deviation of each mode."""
-    return centres(kind), STD[kind]
-
 
 def mode_stats(points: torch.Tensor, centres: torch.Tensor, std: float, min_share: float = 0.2) -> dict:
     """modes captured (of M), share of high-quality samples, reverse KL to uniform (nats)."""

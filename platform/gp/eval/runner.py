@@ -59,16 +59,15 @@ class Result:
 
 def evaluate(run_id: str, opts: Options, registry=None) -> Result:
     """Score one run with the metrics its model and data deserve; log them into the run."""
-    from gp.eval import plan, store
+    from gp.eval import plan, reference, store
     from gp.plugins import load_registry
 
     t0 = time.time()
     registry = registry or load_registry()
     loaded = store.load_run(run_id, registry)
     model, data_cfg = loaded.model, loaded.data_cfg
-    kind = getattr(data_cfg, "kind", None)
-    mixture = kind if data_cfg.name == "toy2d" and kind in ("ring", "grid") else None
-    names = plan.resolve(opts.metrics, _capabilities(model), model.data.kind, mixture is not None)
+    splits = reference.splits(registry, data_cfg)  # (train, test); test.modes when the data declare modes
+    names = plan.resolve(opts.metrics, _capabilities(model), model.data.kind, splits[1].modes is not None)
     extractor, classifier = _extractor(registry, data_cfg, model, names, opts)
     step = int(loaded.payload.get("step") or 0)  # a resumed run's newer checkpoint is scored again
     signature = store.digest({"metrics": names, "n": opts.n, "seed": opts.seed, "k": opts.k, "features": extractor.name,
@@ -76,7 +75,7 @@ def evaluate(run_id: str, opts: Options, registry=None) -> Result:
     earlier = None if opts.fresh else store.logged(loaded.run, signature)
     if earlier is not None:
         return Result(run_id, model.name, data_cfg.name, earlier, {}, time.time() - t0, reused=True)
-    values, figures = _score(loaded, names, opts, extractor, classifier, mixture, registry)
+    values, figures = _score(loaded, splits, names, opts, extractor, classifier, registry)
     if opts.log:
         tags = {"gp.eval.signature": signature, "gp.eval.features": extractor.name, "gp.eval.n": str(opts.n),
                 "gp.eval.metrics": ",".join(names)}
@@ -106,20 +105,20 @@ def _extractor(registry, data_cfg, model, names: list[str], opts: Options):
     return Extractor(classifier, opts.features), classifier
 
 
-def _score(loaded, names, opts: Options, extractor, classifier, mixture, registry) -> tuple[dict, dict]:
+def _score(loaded, splits, names, opts: Options, extractor, classifier, registry) -> tuple[dict, dict]:
     """Draw the samples (if any metric needs them), run every metric, draw the figures."""
     from gp.eval import figures, reference, sampling, store
     from gp.eval.plan import SAMPLES
     from gp.eval.scores import SCORES, Context
 
-    train, test = reference.splits(registry, loaded.data_cfg)
+    train, test = splits
     n = min(opts.n, len(train))  # the floor compares as many training images as samples
     executor = sampling.Executor(not opts.local, opts.address, opts.gpu)
     draw = _draw(executor, loaded, n, opts, extractor, registry) if SAMPLES & set(names) else None
     key = {"data": reference.data_identity(loaded.data_cfg), "features": extractor.name, "n": n, "seed": opts.seed}
     featurize = lambda x: sampling.featurize(executor, x, extractor)  # noqa: E731
     ctx = Context(loaded.model, loaded.payload, draw, train, test, n, opts.seed, featurize, key, opts.k, classifier,
-                  mixture, store.labelled(loaded.run))
+                  store.labelled(loaded.run))
     values: dict = {"n": float(n)}
     with torch.no_grad():
         for name in names:

@@ -33,7 +33,6 @@ class Context:
     cache_key: dict
     k: int | None = None
     classifier: dict | None = None
-    mixture: str | None = None  # toy2d kind (ring or grid)
     labelled: int | None = None  # the run's data.labelled: training labels it kept
 
     @functools.cached_property
@@ -155,9 +154,9 @@ def gan_train(ctx: Context) -> dict:
 
 
 def modes(ctx: Context) -> dict:
-    from gp.eval.modes import mixture, mode_stats
+    from gp.eval.modes import mode_stats
 
-    centres, std = mixture(ctx.mixture)
+    centres, std = ctx.test.modes.centres, ctx.test.modes.std  # declared by the dataset
     out = mode_stats(ctx.draw.x, centres, std)
     real = mode_stats(ctx.test.x[:ctx.n], centres, std)
     return out | {f"{k}_real": v for k, v in real.items() if k != "modes_total"}
