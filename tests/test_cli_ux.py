@@ -196,10 +196,11 @@ def test_gp_runs_against_a_tracking_server_goes_through_mlflow(monkeypatch):
 ])
 def test_submit_prints_the_steps_before_training(overrides, line, monkeypatch, capsys):
     from gp import orchestrate
+    from gp.job import validate
 
     monkeypatch.setattr(orchestrate, "_init_ray", lambda *a: None)
     monkeypatch.setattr(orchestrate, "_open_run", lambda *a: "run")
-    job, registry = orchestrate._validate(["data=digits", *overrides], None)
+    job, registry = validate(["data=digits", *overrides], None)
     assert orchestrate._start(job, registry, None, False) == "run"
     assert line in capsys.readouterr().out.splitlines()
 
@@ -209,7 +210,7 @@ def test_quickstart_sizes_match_the_built_in_datasets(registry):
     import re
 
     from gp.data.spec import load
-    from gp.orchestrate import _validate
+    from gp.job import validate
     from gp.train.step import steps_per_epoch
     from tests.helpers import ROOT
 
@@ -218,7 +219,7 @@ def test_quickstart_sizes_match_the_built_in_datasets(registry):
     for name, train, test, steps in table:
         assert steps_per_epoch(int(train.replace(",", "")), 128, 1) == int(steps), name
         if name in ("digits", "toy2d"):  # the others need their files
-            job, _ = _validate(["plugin=vae", f"data={name}"], None)
+            job, _ = validate(["plugin=vae", f"data={name}"], None)
             sizes = [f"{len(load(registry, job.data, split)):,}" for split in ("train", "test")]
             assert sizes == [train, test], name
 

@@ -108,10 +108,10 @@ def _implemented(cls) -> str | None:
 # ---------------------------------------------------------------- pre-flight, in the driver
 
 
-def preflight(cls, config, data, epochs: int = 1) -> None:
+def preflight(cls, config, data, epochs: int = 1):
     """Build ``cls`` from ``config`` and ``data``'s spec, then run every phase's updates once
     (forward and backward, on 4 examples of ``data``) and ``sample(2)``; :class:`PluginError`
-    on the first break. Global RNG state is left as it was; nothing is stepped."""
+    on the first break. Global RNG state is left as it was; nothing is stepped. Returns the model."""
     import torch
 
     with torch.random.fork_rng(), _optimizers_without_dynamo():
@@ -125,6 +125,7 @@ def preflight(cls, config, data, epochs: int = 1) -> None:
             for update in dict.fromkeys(model.updates):
                 _check_update(model, _examples(data, model, update), update)
         _check_sample(model, data)
+    return model
 
 
 @contextlib.contextmanager
@@ -203,7 +204,9 @@ def _examples(data, model, update: str) -> dict:
     index = slice(0, 4)
     if sources.get(update) == "labelled":
         index = (data.y >= 0).nonzero()[:4, 0]
-    return {"x": data.x[index], "y": data.y[index]}
+    from gp.data.spec import as_float
+
+    return {"x": as_float(data.x[index]), "y": data.y[index]}
 
 
 def _check_update(model, batch: dict, update: str) -> None:

@@ -8,7 +8,6 @@ status: FINISHED, FAILED (with a ``gp.failure`` tag) or KILLED on Ctrl-C or SIGT
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pathlib
@@ -19,10 +18,9 @@ import time
 from typing import NamedTuple
 from concurrent.futures import ThreadPoolExecutor
 
-from gp import config as cfgmod
 from gp import signals, tracking
 from gp.errors import GpError, first_line
-from gp.plugins import load_registry
+from gp.job import check_data, say_steps, validate
 
 # Shorter Ray Train start-up and quieter logs (measured in docs/performance.md).
 RAY_ENV = {
@@ -32,75 +30,6 @@ RAY_ENV = {
 }
 # A local Ray starts its workers at niceness 15; training workers are the job, not background work.
 LOCAL_RAY_ENV = {"RAY_worker_niceness": "0"}
-
-
-def prepare(overrides: list[str], file: str | None = None, check_data: bool = True):
-    """Parse and validate a job (and, with ``check_data``, load its data once here; a remote
-    job's data is checked on the cluster); returns (job, plugin origin)."""
-    job, registry = _validate(overrides, file)
-    if check_data:
-        check_data(registry, job)
-    return job, registry.origin(job.plugin)
-
-
-def _validate(overrides: list[str], file: str | None):
-    """(job, registry): the parsed and validated job, one line on bad input."""
-    raw = cfgmod.parse(overrides, file)
-    registry = load_registry()
-    if raw.get("resume"):
-        raw = _resume_config(raw)
-    job, model_cfg = cfgmod.validate(raw, registry)
-    job.model = model_cfg.model_dump()
-    return job, registry
-
-
-def check_data(registry, job):
-    """Load the training split once here, so a missing or corrupt dataset fails early; returns it."""
-    from gp.contract import preflight
-    from gp.data.spec import load
-    from gp.train.step import steps_per_epoch
-
-    data = load(registry, job.data, "train")
-    spec, t = data.spec, job.trainer
-    if steps_per_epoch(len(data), t.batch_size, t.num_workers) == 0:
-        raise GpError(f"{job.data.name} has {len(data)} training examples, fewer than trainer.batch_size={t.batch_size} "
-                      "needs for one step; lower trainer.batch_size or raise data.limit")
-    cls = registry.model(job.plugin)
-    if spec.kind not in cls.kinds:
-        raise GpError(f"plugin {job.plugin} cannot train on {spec.kind} data ({job.data.name}); it takes {', '.join(cls.kinds)}")
-    preflight(cls, cls.Config.model_validate(job.model), data, t.epochs)  # the plugin's code, once, on 4 examples
-    return data
-
-
-def _say_steps(job, registry, data) -> None:
-    """Print the job's size: steps per epoch, counted as the training loop counts them, and in all."""
-    from gp.train.step import draws_per_step, steps_per_epoch
-
-    cls, t = registry.model(job.plugin), job.trainer
-    per_step = draws_per_step(cls(cls.Config.model_validate(job.model), data.spec).batch_sources)
-    per = steps_per_epoch(len(data), t.batch_size, t.num_workers, t.steps_per_epoch, per_step)
-    print(f"gp: {per} steps per epoch x {t.epochs} epoch{'s' * (t.epochs != 1)} = {per * t.epochs} steps "
-          f"(batch {t.batch_size}, {len(data)} examples)", flush=True)
-
-
-def _resume_config(raw: dict) -> dict:
-    """The stored config of run ``raw['resume']`` with new overrides on top.
-
-    The workers find the run's last checkpoint themselves (see gp.train.loop).
-    """
-    from omegaconf import OmegaConf
-
-    c, run_id = tracking.client(), raw["resume"]
-    try:
-        run = c.get_run(run_id)
-    except Exception:
-        raise GpError(f"run {run_id} not found in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
-    stored = json.loads(run.data.tags.get("gp.config", "{}"))
-    merged = OmegaConf.to_container(OmegaConf.merge(stored, {k: v for k, v in raw.items() if k != "resume"}))
-    merged["resume"] = run_id
-    if not c.list_artifacts(run_id, "checkpoint"):
-        raise GpError(f"run {run_id} has no checkpoint to resume from; start a new run instead")
-    return merged
 
 
 def submit(overrides: list[str], file: str | None = None, address: str | None = None, verbose: bool = False) -> str:
@@ -113,7 +42,7 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
     t0 = time.time()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
-    job, registry = _validate(overrides, file)
+    job, registry = validate(overrides, file)
     cluster = address or os.environ.get("RAY_ADDRESS") or "local"
     if cluster != "local":
         from gp.connect import require_token
@@ -139,7 +68,7 @@ def _start(job, registry, address: str | None, verbose: bool) -> Run:
     with ThreadPoolExecutor(1, thread_name_prefix="gp-check-data") as pool:
         checking = pool.submit(check_data, registry, job)
         _init_ray(address, verbose)  # the main thread: only there can gp put its SIGTERM handler back
-        _say_steps(job, registry, checking.result())
+        say_steps(job, checking.result())
     return _open_run(job, registry)
 
 

@@ -3,24 +3,20 @@
 ``gp submit --address http://HEAD:8265`` validates the job and creates its MLflow run on
 the submitting machine (so bad input, a missing Ray token and missing MLflow credentials
 fail at once, in one line), then submits a Ray job that trains into that run on the
-cluster (``python -m gp.remote``, see :func:`main`). The job's working directory holds
+cluster (:mod:`gp.jobdriver`). The job's working directory holds
 the job and every plugin that does not come with gp itself, so a plugin installed only
-on the submitting machine still trains. The plugin's distribution, version and a hash of
-its files are tagged on the run and checked again on the cluster.
+on the submitting machine still trains (:mod:`gp.shipping`). The plugin's distribution,
+version and a hash of its files are tagged on the run and checked again on the cluster.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.metadata as md
-import importlib.util
 import json
 import os
 import pathlib
 import re
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -28,11 +24,11 @@ from typing import Optional
 
 import typer
 
-from gp import tracking
+from gp import jobdriver, tracking
 from gp.connect import jobs_address, require_token
+from gp.shipping import plugin_identity, ship
 from gp.errors import GpError, first_line
 
-SPEC = "gp-job.json"  # the job, in the job's working directory
 JOB_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
            "MLFLOW_TRACKING_TOKEN", "GP_STORAGE_PATH")
 STOP_WAIT_S = "20"  # what a stopped job's driver gets to mark its run KILLED
@@ -86,74 +82,13 @@ def shared_tracking_uri() -> str:
     return uri
 
 
-# --- plugins: identity, hash, shipping ---------------------------------------------------
-
-def _entry_points(name: str) -> list:
-    return [ep for ep in md.entry_points(group="gp") if ep.name == name]
-
-
-def _module_root(module: str) -> pathlib.Path:
-    """The package folder or file of ``module``'s top-level module."""
-    spec = importlib.util.find_spec(module.split(".")[0])
-    if spec is None:
-        raise GpError(f"plugin module {module} is not importable here")
-    if spec.submodule_search_locations:
-        return pathlib.Path(list(spec.submodule_search_locations)[0])
-    return pathlib.Path(spec.origin)
-
-
-def _files(root: pathlib.Path) -> list[pathlib.Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
-
-
-def tree_hash(root: pathlib.Path) -> str:
-    """SHA-256 over the relative names and contents of a module's files."""
-    h = hashlib.sha256()
-    for path in _files(root):
-        h.update(path.relative_to(root.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def plugin_identity(origin) -> dict:
-    """Distribution, version, module root and hash of the entry point ``origin.plugin``."""
-    eps = _entry_points(origin.plugin)
-    if not eps:
-        return {"dist": origin.dist, "version": origin.version, "hash": "unknown", "root": None}
-    root = _module_root(eps[0].module)
-    return {"dist": origin.dist, "version": origin.version, "hash": tree_hash(root), "root": str(root),
-            "entry_point": origin.plugin}
-
-
-def ship(identity: dict, into: pathlib.Path) -> bool:
-    """Copy a plugin that does not come with gp into the job's folder; True if shipped.
-
-    The copy gets a minimal ``.dist-info`` with its ``gp`` entry points, so the cluster
-    discovers it like an installed distribution (the job's folder is first on sys.path).
-    """
-    if identity["dist"] in ("gp", "unknown") or not identity["root"]:
-        return False
-    root = pathlib.Path(identity["root"])
-    copy = shutil.copytree if root.is_dir() else shutil.copy2
-    copy(root, into / root.name, **({"ignore": shutil.ignore_patterns("__pycache__")} if root.is_dir() else {}))
-    top = root.name.removesuffix(".py")
-    eps = [ep for ep in md.distribution(identity["dist"]).entry_points
-           if ep.group == "gp" and ep.module.split(".")[0] == top]
-    info = into / f"{re.sub(r'[-_.]+', '_', identity['dist'])}-{identity['version']}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {identity['dist']}\nVersion: {identity['version']}\n")
-    (info / "entry_points.txt").write_text("[gp]\n" + "".join(f"{ep.name} = {ep.value}\n" for ep in eps))
-    return True
-
-
 # --- submitting --------------------------------------------------------------------------
 
 def _prepare(overrides: list[str], file: str | None):
     """Validate the job here (the data is checked on the cluster); (job, origin)."""
-    from gp.orchestrate import prepare
+    from gp.job import prepare
 
-    return prepare(overrides, file, check_data=False)
+    return prepare(overrides, file, check=False)
 
 
 def _job_env(submitted: float) -> dict[str, str]:
@@ -195,12 +130,12 @@ def _submit(client, c, job, run_id, identity, folder, t0, verbose) -> str:
     shipped = ship(identity, folder)
     spec = {"job": job.model_dump(), "run_id": run_id, "verbose": verbose,
             "plugin": {k: identity.get(k) for k in ("dist", "version", "hash", "entry_point")}}
-    (folder / SPEC).write_text(json.dumps(spec))
+    (folder / jobdriver.SPEC).write_text(json.dumps(spec))
     job_id = f"gp-{re.sub(r'[^a-z0-9]+', '-', job.plugin.lower())}-{run_id[:8]}-{secrets.token_hex(3)}"
     _tag(c, run_id, {"gp.plugin.hash": identity["hash"], "gp.plugin.shipped": str(shipped).lower(),
                      "gp.ray.job_id": job_id})
     try:
-        client.submit_job(entrypoint="python -m gp.remote", submission_id=job_id,
+        client.submit_job(entrypoint="python -m gp.jobdriver", submission_id=job_id,
                           runtime_env={"working_dir": str(folder), "env_vars": _job_env(t0)},
                           metadata={"gp.run_id": run_id, "gp.plugin": job.plugin})
     except Exception as exc:
@@ -348,59 +283,3 @@ def stop_command(
 ):
     """Stop a job: its run becomes KILLED and keeps its last checkpoint (resume= continues it)."""
     typer.echo(stop(job, address))
-
-
-# --- on the cluster: the job's driver ----------------------------------------------------
-
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt  # 'gp stop' and Ctrl-C on a following client send SIGTERM
-
-
-def check_plugin(expected: dict, origin) -> None:
-    """Refuse to train a plugin whose files differ from the submitter's."""
-    here = plugin_identity(origin)
-    if expected.get("hash") not in (None, "unknown") and here["hash"] != expected["hash"]:
-        raise GpError(f"plugin {origin.plugin} here ({here['dist']} {here['version']}, hash {here['hash'][:12]}) "
-                      f"differs from the submitter's ({expected['dist']} {expected['version']}, hash "
-                      f"{expected['hash'][:12]}); install the same version on every node")
-
-
-def run_here(spec: dict) -> str:
-    """Train the submitted job into its run (the entry point of a remote job)."""
-    from gp import orchestrate
-    from gp.config import JobConfig
-    from gp.plugins import load_registry
-
-    c, run_id = tracking.client(), spec["run_id"]
-    job = JobConfig.model_validate(spec["job"])
-    try:
-        registry = load_registry()
-        check_plugin(spec["plugin"], registry.origin(job.plugin))
-        orchestrate.check_data(registry, job)
-    except GpError as exc:
-        orchestrate.finish(run_id, "FAILED", str(exc))
-        raise
-    c.update_run(run_id, status="RUNNING")
-    print(f"gp: run {run_id} ({job.plugin} on {job.data.name}) on the cluster, tracking at "
-          f"{tracking.tracking_uri()}", flush=True)
-    submitted = float(os.environ.get("GP_SUBMITTED_AT") or time.time())
-    return orchestrate.train(run_id, job, None, spec.get("verbose", False), submitted)
-
-
-def main() -> None:
-    """``python -m gp.remote`` in the job's working directory: errors as one line."""
-    signal.signal(signal.SIGTERM, _interrupted)
-    spec = json.loads(pathlib.Path(SPEC).read_text())
-    try:
-        run_id = run_here(spec)
-    except GpError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
-    except (KeyboardInterrupt, SystemExit):  # ray.init turns SIGTERM into SystemExit
-        print(f"gp: stopped; run {spec['run_id']} is KILLED and keeps its last checkpoint", flush=True)
-        sys.exit(130)
-    print(f"gp: run {run_id} finished", flush=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from gp.remote import tree_hash
+from gp.shipping import tree_hash
 from tests.cluster.conftest import PLUGIN, record
 from tests.helpers import one_line_error
 

@@ -8,7 +8,7 @@ import pytest
 
 from gp.errors import GpError
 from gp.plugins import Origin
-from gp.remote import check_plugin, plugin_identity, ship, tree_hash
+from gp.shipping import check_plugin, plugin_identity, ship, tree_hash
 from tests.cluster.conftest import PLUGIN
 from tests.helpers import ROOT
 
@@ -32,7 +32,7 @@ def test_a_plugin_is_identified_by_distribution_version_and_file_hash(sleepy_ins
 
 def test_a_shipped_plugin_is_discovered_where_it_was_never_installed(sleepy_installed, tmp_path):
     assert ship(sleepy_installed, tmp_path)
-    code = ("import json; from gp.plugins import load_registry; from gp.remote import plugin_identity; "
+    code = ("import json; from gp.plugins import load_registry; from gp.shipping import plugin_identity; "
             "r = load_registry(); o = r.origin('sleepy'); i = plugin_identity(o); "
             "print(json.dumps([o.dist, o.version, i['hash'], i['root']]))")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
