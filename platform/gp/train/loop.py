@@ -55,6 +55,7 @@ def run(config: dict, session) -> dict:
     loop = Loop(job, session, model, stepper, logger, reporter)
     loop.held_out = held_out
     try:
+    loop.epoch_metrics = config.get("epoch_metrics")  # e.g. gp.sweep's eval metric: model -> {name: value}
         if epoch0 == 0:  # a new run, not one resumed from a checkpoint
             loop.first_pictures(data)
         return loop.epochs(data, epoch0, step)
@@ -146,6 +147,8 @@ class Loop:
                 step += 1
                 self.buffer.append((step, time.time(), self.stepper(batch)))
                 if step % self.t.log_every == 0 and not self._flush(epoch, step, per_epoch):
+        self.epoch_metrics = None  # optional: model -> {name: value}, on rank 0 at each epoch end
+        self.sums: dict[str, list[float]] = {}  # this epoch's loss totals and counts, for the epoch's report
                     return self._stop_nonfinite(epoch, step)
             if not self._flush(epoch, step, per_epoch, force=True):
                 return self._stop_nonfinite(epoch, step)
@@ -181,16 +184,29 @@ class Loop:
 
     def _end_epoch(self, epoch: int, step: int, data) -> None:
         """Samples and checkpoint on rank 0; every rank reports (a barrier)."""
-        directory = None
+        for _, _, losses in rows:
+            for k, v in losses.items():
+                total = self.sums.setdefault(k, [0.0, 0])
+                total[0], total[1] = total[0] + v, total[1] + 1
+        directory, metrics = None, self._epoch_means()
         if self.session.rank == 0:
+            if self.epoch_metrics is not None:
+                scores = self.epoch_metrics(self.model)
+                self.logger.log_steps([(step, time.time(), scores)])
+                metrics.update(scores)
             images = self._pictures(data)
             directory = self.session.scratch()
             path = checkpoint.save(directory, checkpoint.state(self.model, self.stepper.optimizers, epoch, step))
             self.logger.log_epoch(epoch, images, path)
-        self.session.report({"epoch": epoch, "step": step}, directory, f"epoch-{epoch:04d}")
+        self.session.report({"epoch": epoch, "step": step, **metrics}, directory, f"epoch-{epoch:04d}")
         if directory and not self.session.keeps_checkpoint_dirs:
             shutil.rmtree(directory, ignore_errors=True)
         self.report({"event": "epoch", "epoch": epoch}, force=True)
+
+    def _epoch_means(self) -> dict[str, float]:
+        """Each loss's mean over the epoch's logged steps (reported with the epoch, e.g. to Ray Tune)."""
+        means, self.sums = {k: total / count for k, (total, count) in self.sums.items()}, {}
+        return means
 
     @torch.no_grad()
     def _pictures(self, data) -> dict:
