@@ -1,6 +1,12 @@
 """DCGAN-style convolutional generator and discriminator (Radford, Metz, Chintala 2015,
 "Unsupervised Representation Learning with Deep Convolutional Generative Adversarial
-Networks", arXiv:1511.06434), adapting to images of 8x8, 16x16, 28x28 or 32x32 pixels.
+Networks", arXiv:1511.06434), adapting to images of 8x8, 16x16, 28x28, 32x32 or 64x64 pixels.
+
+At 64x64 with width 128 they are the paper's networks (figure 1): z is projected and reshaped
+to (1024, 4, 4), then four fractionally-strided convolutions give (512, 8, 8), (256, 16, 16),
+(128, 32, 32) and (C, 64, 64); the discriminator mirrors them with four strided convolutions
+and one linear output on the flattened (1024, 4, 4) map. Kernels are 4x4 with stride 2 (the
+PyTorch DCGAN example; the paper's Theano code uses 5x5). Smaller images take fewer levels.
 
 The paper's guidelines: strided (transposed) convolutions instead of pooling, batch norm
 in both networks except on the generator output and the discriminator input, ReLU in the
@@ -16,7 +22,7 @@ from torch import nn
 def start_size(shape: tuple[int, ...]) -> tuple[int, int, int]:
     """(levels, h0, w0): halve H and W ``levels`` times, as long as both stay even and >= 4.
 
-    32 -> 4 (3 levels), 28 -> 7 (2), 16 -> 4 (2), 8 -> 4 (1).
+    64 -> 4 (4 levels, the paper's), 32 -> 4 (3), 28 -> 7 (2), 16 -> 4 (2), 8 -> 4 (1).
     """
     _, h, w = shape
     levels = 0

@@ -4,8 +4,10 @@ Learning with Deep Convolutional Generative Adversarial Networks", arXiv:1511.06
 The GAN game of :mod:`gp_models.gan` with the paper's all-convolutional networks
 (:mod:`gp_models.convnets`: strided convolutions, batch norm except at the generator
 output and discriminator input, ReLU/Tanh generator, LeakyReLU(0.2) discriminator,
-N(0, 0.02) init) and its optimiser, Adam with lr 2e-4 and beta1 0.5. Its figure walks
-the latent space: each row decodes a straight line between two noise vectors.
+N(0, 0.02) init) and its optimiser, Adam with lr 2e-4 and beta1 0.5. On 64x64 images with
+``g_width=128 d_width=128`` the networks are the paper's (figure 1): four strided convolutions
+each way between (1024, 4, 4) and (C, 64, 64). Its figure walks the latent space: each row
+decodes a straight line between two noise vectors.
 """
 import torch
 from pydantic import Field

@@ -190,7 +190,7 @@ def test_lsgan_defaults_and_architectures():
     assert not isinstance(build("lsgan", DataSpec((2,), 0, "points")).generator, ConvGenerator)
 
 
-@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 16, 16), (1, 28, 28), (3, 32, 32)])
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 16, 16), (1, 28, 28), (3, 32, 32), (3, 64, 64)])
 def test_dcgan_networks_follow_the_paper_for_every_image_size(shape):
     torch.manual_seed(0)
     g, d = ConvGenerator(10, shape, 32), ConvDiscriminator(shape, 32)
@@ -206,6 +206,37 @@ def test_dcgan_networks_follow_the_paper_for_every_image_size(shape):
     assert any(isinstance(m, nn.BatchNorm2d) for m in d.modules()) == (len(downs) > 1)  # hidden layers only
     convs = torch.cat([m.weight.flatten() for m in ups + downs])  # N(0, 0.02)
     assert abs(convs.std().item() - 0.02) < 0.002 and abs(convs.mean().item()) < 0.002
+
+
+def output_shapes(net, kinds, x):
+    """Output shapes (without the batch) of the modules of ``kinds`` in ``net``, in call order."""
+    shapes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+             for m in net.modules() if isinstance(m, kinds)]
+    net(x)
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
+def test_dcgan_at_64x64_is_the_papers_network():
+    """Radford et al. 2016, figure 1 and the official faces code (ngf = ndf = 128): z (100) is
+    projected to (1024, 4, 4); four fractionally-strided convolutions make (512, 8, 8) ...
+    (3, 64, 64); the discriminator mirrors them with four strided convolutions, then one output."""
+    torch.manual_seed(0)
+    g, d = ConvGenerator(100, (3, 64, 64), 128), ConvDiscriminator((3, 64, 64), 128)
+    z = torch.randn(2, 100)
+    assert g.project(z).shape == (2, 1024, 4, 4)
+    assert output_shapes(g, nn.ConvTranspose2d, z) == [(512, 8, 8), (256, 16, 16), (128, 32, 32), (3, 64, 64)]
+    assert output_shapes(g, nn.BatchNorm2d, z) == [(1024, 4, 4), (512, 8, 8), (256, 16, 16), (128, 32, 32)]
+    assert sum(isinstance(m, nn.ReLU) for m in g.modules()) == 4
+    x = g(z)
+    assert output_shapes(d, nn.Conv2d, x) == [(128, 32, 32), (256, 16, 16), (512, 8, 8), (1024, 4, 4)]
+    assert output_shapes(d, nn.BatchNorm2d, x) == [(256, 16, 16), (512, 8, 8), (1024, 4, 4)]  # not on the input
+    assert sum(isinstance(m, nn.LeakyReLU) for m in d.modules()) == 4
+    assert output_shapes(d, nn.Linear, x) == [(1,)]
+    model = build("dcgan", DataSpec((3, 64, 64), 0, "image"), g_width=128, d_width=128, latent_dim=100)
+    assert model.sample(2).shape == (2, 3, 64, 64)
 
 
 def test_dcgan_optimizers_and_latent_walk():
