@@ -53,8 +53,13 @@ def plugins_show(name: str, everything: bool = typer.Option(False, "--all", help
 
 
 @app.command()
-def runs(experiment: str = typer.Option("gp", help="MLflow experiment"), limit: int = typer.Option(20, "-n")):
+def runs(experiment: str = typer.Option("gp", help="MLflow experiment"), limit: int = typer.Option(20, "-n"),
+         sweep: Optional[str] = typer.Option(None, "--sweep", help="a sweep's run id: its trials, ranked")):
     """Recent runs: id, plugin, status and key metrics."""
+    if sweep:
+        from gp.sweep.report import sweep_table
+
+        return typer.echo(sweep_table(sweep))
     from gp.commands import runs_table
 
     typer.echo(runs_table(experiment, limit))
@@ -84,6 +89,7 @@ def ui(port: int = typer.Option(5000, min=1, max=65535, help="port on 127.0.0.1"
 # --- commands defined in their own modules (keep those modules' top-level imports light) ---
 # (gp eval, gp jobs/logs/stop are added here as one line each.)
 from gp.eval.command import eval_command; app.command(name="eval")(eval_command)  # noqa: E402,E702
+from gp.sweep.command import sweep_command; app.command(name="sweep")(sweep_command)  # noqa: E402,E702
 from gp.remote import jobs_command, logs_command, stop_command  # noqa: E402
 app.command(name="jobs")(jobs_command)
 app.command(name="logs")(logs_command)
