@@ -85,6 +85,33 @@ def test_the_causality_check_catches_a_broken_model(cls, variant, module, name, 
     assert bad, "a model that sees the pixel it predicts passed the causality check"
 
 
+def centre_opened(original, kind, out_colour, in_colour):
+    """A broken causal_mask: in masks of ``kind``, outputs of colour ``out_colour`` (0=R, 1=G, 2=B)
+    also see input colour ``in_colour`` at the centre pixel."""
+    def broken(kernel, centre, k, in_groups, out_groups):
+        mask = original(kernel, centre, k, in_groups, out_groups)  # (out, in, kh, kw)
+        if k == kind:
+            opened = (out_groups[:, None] == out_colour) & (in_groups[None, :] == in_colour)  # (out, in)
+            mask[opened, centre[0], centre[1]] = 1
+        return mask
+    return broken
+
+
+@pytest.mark.parametrize("kind,seen,broken", [("A", 1, {1}), ("A", 2, {1, 2}), ("B", 2, {1})],
+                         ids=["A-G-sees-G", "A-G-sees-B", "B-G-sees-B"])
+@pytest.mark.parametrize("cls,variant", VARIANTS, ids=IDS)
+def test_the_causality_check_fails_if_green_sees_its_own_green_or_blue(cls, variant, kind, seen, broken,
+                                                                       monkeypatch):
+    """One opening in the colour masks makes G's logits depend on its own pixel's G or B, and the
+    numerical check names exactly the outputs that break: mask A letting G see the input's G
+    breaks G only; letting it see B breaks G and B (B's features see G's); mask B letting G
+    features see B features (which see the input's R and G) breaks G only."""
+    monkeypatch.setattr(autoregressive, "causal_mask", centre_opened(autoregressive.causal_mask, kind, 1, seen))
+    positions = [(0, 0), (1, 5), (4, 5)]
+    bad, _ = check_causality(build(cls, variant, (3, *SHAPE), hidden=16), positions, draws=1)
+    assert set(bad) == {(i, j, c) for i, j in positions for c in broken}, bad
+
+
 def test_gated_pixelcnn_has_no_blind_spot_plain_pixelcnn_and_diagonal_bilstm_have():
     """Gated sees every earlier pixel. Plain misses the pixels above-right beyond its growing
     cone. The Diagonal BiLSTM sees every earlier feature, but its 7x7 mask-A first layer hands
@@ -212,3 +239,17 @@ def test_learning_lowers_the_nll_and_figures_show_completions(cls, variant):
     pictures = model.eval().figures(Dataset(x[:6], y[:6], model.data))
     image = pictures["completions"]  # 6 rows: originals, occluded, 4 completions
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+
+
+@pytest.mark.parametrize("cls,variant", VARIANTS, ids=IDS)
+def test_completions_figure_of_colour_images_keeps_rgb_and_the_given_top_half(cls, variant):
+    shape = (3, 4, 5)
+    model = build(cls, variant, shape)
+    x = torch.rand(6, *shape)
+    image = model.figures(Dataset(x, torch.zeros(6, dtype=torch.int64), model.data))["completions"]
+    side, (h, w) = 6, shape[1:]  # 36 tiles: 6 originals, 6 occluded, 24 completions
+    assert image.shape == (side * (h + 1) + 1, side * (w + 1) + 1, 3)
+    tile = lambda k: image[1 + k // side * (h + 1):][:h, 1 + k % side * (w + 1):][:, :w]  # noqa: E731
+    levels = model.discretise(x).permute(0, 2, 3, 1).numpy().astype(np.uint8)  # (6, H, W, RGB) in 0..255
+    assert all(np.array_equal(tile(k), levels[k]) for k in range(6))  # the originals, R G B in order
+    assert all(np.array_equal(tile(12 + k)[:h // 2], levels[k % 6][:h // 2]) for k in range(24))  # kept rows
