@@ -2,9 +2,9 @@
 2016, "Pixel Recurrent Neural Networks", ICML; van den Oord et al. 2016, "Conditional Image
 Generation with PixelCNN Decoders", NeurIPS).
 
-p(x) = prod_i p(x_i | x_<i) over pixels in raster order and, within a pixel, over the
-channels in the order R -> G -> B. :class:`MaskedConv2d` enforces that order with masks A
-(a pixel does not see itself) and B (a channel sees itself in later layers). Data are
+p(x) = prod_i p(x_i | x_<i) over pixels in raster order and, within a pixel, R, then G given R,
+then B given R and G (PixelRNN section 3.4): :class:`MaskedConv2d` splits its channels in three
+colour groups, with masks A (a colour does not see itself) and B (it does, in later layers). Data are
 discretised: ``output=softmax`` quantises [0, 1] to 8 bits and predicts a 256-way softmax
 per channel; ``output=bernoulli`` binarises at 0.5 (``x > 0.5`` -> 1, deterministically)
 and predicts one Bernoulli logit per channel. :class:`Autoregressive` owns the exact
