@@ -4,6 +4,8 @@
 - ``mnist``: LeCun et al. 1998, IDX files under ``data.root``.
 - ``digits``: scikit-learn's 8x8 digits (1,797 images, embedded in scikit-learn).
 - ``toy2d``: 2-D mixtures (ring of 8 and grid of 25 Gaussians, swiss roll).
+- ``imagefolder``: the user's own images (:mod:`gp.data.imagefolder`).
+- ``cifar10``: Krizhevsky 2009, the python-format files under ``data.root`` (:mod:`gp.data.cifar10`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from pydantic import Field
 from gp import hookimpl
 from gp.config import data_options
 from gp.data import idx
+from gp.data.cifar10 import cifar10
+from gp.data.imagefolder import FolderOptions, imagefolder
 from gp.data.options import DataOptions, RootOptions
 from gp.data.spec import Dataset, Modes
 from gp.errors import GpError
@@ -133,3 +137,6 @@ def register_datasets(register):
     register("mnist", mnist, "MNIST 28x28 grey, 60k/10k (IDX files under data.root)", RootOptions)
     register("digits", digits, "scikit-learn 8x8 digits, 1,500/297", DataOptions)
     register("toy2d", toy2d, "2-D mixtures: data.kind=grid|ring|swissroll", ToyOptions)
+    register("imagefolder", imagefolder, "your own PNG/JPEG/WebP images: data.root=DIR data.size=32 data.channels=3",
+             FolderOptions)
+    register("cifar10", cifar10, "CIFAR-10 32x32 RGB, 50k/10k (python-format files under data.root)", RootOptions)

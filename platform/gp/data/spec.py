@@ -1,4 +1,9 @@
-"""An in-memory dataset: examples, labels and the :class:`gp.model.DataSpec`."""
+"""An in-memory dataset: examples, labels and the :class:`gp.model.DataSpec`.
+
+Images may be held as uint8 (0..255): a quarter of float32's memory. They become float32
+in [0, 1] on the training device one batch at a time (:func:`as_float`, called where batches
+are drawn and where whole splits are read as floats), so a plugin only ever sees floats.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +23,8 @@ class Modes:
 
 @dataclasses.dataclass
 class Dataset:
-    """Examples ``x`` (N, *shape) as float32 (images in [0, 1]) and labels ``y`` (N,).
+    """Examples ``x`` (N, *shape) as float32 (images in [0, 1]) or, for images, uint8 (0..255),
+    and labels ``y`` (N,) as int64 (-1: unlabelled).
 
     ``modes``: set by datasets drawn from a known mixture (``gp eval`` then scores mode coverage)."""
 
@@ -35,6 +41,15 @@ class Dataset:
         if limit is None or limit >= len(self):
             return self
         return dataclasses.replace(self, x=self.x[:limit], y=self.y[:limit])
+
+    def as_float(self) -> "Dataset":
+        """The same dataset with float32 examples (uint8 images divided by 255)."""
+        return dataclasses.replace(self, x=as_float(self.x))
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images (B, C, H, W) -> float32 in [0, 1] on their own device; anything else as is."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
 
 
 def load(registry, cfg, split: str = "train") -> Dataset:

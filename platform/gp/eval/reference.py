@@ -26,12 +26,13 @@ def data_identity(data_cfg) -> dict:
 
 
 def splits(registry, data_cfg):
-    """Full training split (every label) and test split of the run's dataset."""
+    """Full training split (every label) and test split of the run's dataset, as floats
+    (uint8 images in [0, 1])."""
     from gp.config import DataConfig
 
     clean = DataConfig(**data_identity(data_cfg))
     loader = registry.dataset(clean.name)
-    return loader(clean, "train"), loader(clean, "test")
+    return loader(clean, "train").as_float(), loader(clean, "test").as_float()
 
 
 def reference(registry, data_cfg, cfg: ClassifierConfig = ClassifierConfig(), log: bool = True) -> dict:

@@ -16,7 +16,8 @@ import torch
 
 from gp.config import JobConfig
 from gp.contract import guard
-from gp.data.spec import load
+from gp.data.spec import as_float, load
+from gp.errors import GpError, first_line
 from gp.plugins import load_registry
 from gp.render import picture
 from gp.train import checkpoint, layout
@@ -39,7 +40,7 @@ def run(config: dict, session) -> dict:
     torch.set_num_threads(t.threads or max(1, (os.cpu_count() or 1) // session.world))
     torch.manual_seed(t.seed + session.rank)
     registry = load_registry()
-    data = load(registry, job.data, "train")
+    data = _load(registry, job, "train", session)
     cls = registry.model(job.plugin)
     model = cls(cls.Config.model_validate(job.model), data.spec)
     guard(model)  # an error in the plugin's code ends the run in one line, without retries
@@ -114,9 +115,21 @@ def _held_out(registry, job, model, session):
     """Up to 2,000 test examples for ``model.figures`` (rank 0 only, if it draws any)."""
     if session.rank != 0 or not callable(getattr(model, "figures", None)):
         return None
-    test = load(registry, job.data, "test").subset(2000)
-    test.x, test.y = test.x.to(session.device), test.y.to(session.device)
+    test = _load(registry, job, "test", session).subset(2000)
+    test.x, test.y = as_float(test.x.to(session.device)), test.y.to(session.device)  # figures take floats
     return test
+
+
+def _load(registry, job, split: str, session):
+    """A split of the job's data; on a Ray worker, a dataset error names the worker's node
+    (a dataset can be on the driver's machine and missing on another)."""
+    try:
+        return load(registry, job.data, split)
+    except GpError as exc:
+        node = getattr(session, "node", None)
+        if node is None:
+            raise
+        raise GpError(f"on node {node}: {first_line(exc)}") from None
 
 
 def _logger(config: dict, session):

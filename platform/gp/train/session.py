@@ -15,6 +15,7 @@ class LocalSession:
     """World size one, no Ray: for tests and debugging."""
 
     rank, world, grad_sync = 0, 1, None
+    node = None  # this machine is the driver's: errors need not name it
     keeps_checkpoint_dirs = True  # reported checkpoints stay where they were written (tests read them)
 
     def __init__(self, resume_from: str | None = None, device: str = "cpu"):
@@ -102,3 +103,12 @@ class RaySession:
 
     def scratch(self) -> str:
         return tempfile.mkdtemp(prefix="gp-ckpt-")
+
+    @property
+    def node(self) -> str:
+        """This worker's machine, as errors name it: "hostname (IP)"."""
+        import socket
+
+        import ray.util
+
+        return f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"

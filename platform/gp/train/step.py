@@ -6,6 +6,7 @@ a plugin only computes losses. Losses stay on the device (no host sync per step)
 A step's input is one batch ``{"x": (B, *shape), "y": (B,)}`` when every update takes the
 step's batch, else a dict of batches keyed by slot (:func:`slots`): ``"step"``, one
 ``"freshI"`` per "fresh" update I, and ``"labelled"`` (see ``GenerativeModel.batch_sources``).
+Images held as uint8 become float32 in [0, 1] here, per batch, on the data's device.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import contextlib
 
 import torch
 
+from gp.data.spec import as_float
 from gp.errors import GpError
 from gp.model import BATCH_SOURCES
 
@@ -128,7 +130,7 @@ def _step_input(data, sources: tuple, chunks, labelled) -> dict:
 
 
 def _take(data, idx) -> dict:
-    return {"x": data.x[idx], "y": data.y[idx]}  # (B, *shape), (B,)
+    return {"x": as_float(data.x[idx]), "y": data.y[idx]}  # (B, *shape) float (uint8 images converted here), (B,)
 
 
 class LabelledDraws:
