@@ -45,6 +45,8 @@ class Recorder(Callback):
             return
         c = self._client()
         if epoch < self.epochs:
+            if "gp.failure" in c.get_run(run_id).data.tags:  # the trial saw its stop as an error first
+                c.delete_tag(run_id, "gp.failure")
             c.set_tag(run_id, "gp.stopped", "scheduler")
             c.set_tag(run_id, "gp.stopped_at_epoch", str(epoch))
             c.set_terminated(run_id, "KILLED")

@@ -218,7 +218,8 @@ def _trainable(plan: Plan, parent: str):
     from gp.sweep.trial import run_trial
 
     # The trial's own process only waits on its Train workers, which hold the CPUs.
-    return tune.with_resources(tune.with_parameters(run_trial, setup=trial_setup(plan, parent)), {"CPU": 0})
+    return tune.with_resources(tune.with_parameters(run_trial, setup=trial_setup(plan, parent)),
+                               {"CPU": 0, "memory": 64 * 2**20})  # no CPU; Ray needs some resource
 
 
 def _tuner(plan: Plan, parent: str, concurrent: int):

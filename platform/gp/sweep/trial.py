@@ -33,10 +33,10 @@ def run_trial(config: dict, setup: dict) -> None:
     run_id = open_run(setup, job, registry.origin(job.plugin), trial_id)
     try:
         _trainer(job, run_id, trial_id, setup).fit()
-    except Exception as exc:
+    except Exception as exc:  # unless the scheduler stopped it (the driver ends that run KILLED)
         from gp.errors import first_line
 
-        _finish(setup["uri"], run_id, "FAILED", first_line(exc))
+        _finish(setup["uri"], run_id, "FAILED", first_line(exc), only_running=True)
         raise
     _finish(setup["uri"], run_id, "FINISHED")
 
@@ -76,10 +76,12 @@ def find_run(c, parent: str, trial_id: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
-def _finish(uri: str, run_id: str, status: str, reason: str | None = None) -> None:
+def _finish(uri: str, run_id: str, status: str, reason: str | None = None, only_running: bool = False) -> None:
     from mlflow.tracking import MlflowClient
 
     c = MlflowClient(uri)
+    if only_running and c.get_run(run_id).info.status != "RUNNING":
+        return
     if reason:
         c.set_tag(run_id, "gp.failure", reason)
     c.set_terminated(run_id, status)
