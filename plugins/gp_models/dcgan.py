@@ -60,6 +60,24 @@ class DCGAN(GAN):
                                   "25 epochs at a constant learning rate"),
                 "data.name": ("fashion-mnist", "gp's dataset (the paper: LSUN, Imagenet-1k, faces)"),
             }),
+        "faces-64": Recipe(
+            "Radford et al. 2016 (DCGAN) on 64x64 colour images, the official faces code "
+            "(github.com/Newmu/dcgan_code, faces/train_uncond_dcgan.py) on your own folder: "
+            "gp submit plugin=dcgan recipe=faces-64 data.root=DIR. The paper's 3M scraped faces are not public; "
+            "the code's 5x5 kernels (gp: 4x4), uniform z (gp: N(0, I)) and L2 weight decay 1e-5 are not gp's", {
+                "data.name": ("imagefolder", "gp's image-folder dataset stands in for the paper's face images"),
+                "data.size": (64, "faces code: npx = 64"),
+                "data.channels": (3, "faces code: nc = 3"),
+                "model.g_width": (128, "faces code: ngf = 128, so the projection is (1024, 4, 4) as in figure 1"),
+                "model.d_width": (128, "faces code: ndf = 128"),
+                "model.latent_dim": (100, "faces code: nz = 100"),
+                "model.lr": (2e-4, "faces code: lr = 0.0002, section 4"),
+                "model.beta1": (0.5, "faces code: b1 = 0.5, section 4"),
+                "model.k": (1, "faces code: k = 1"),
+                "model.loss": ("nonsaturating", "faces code: g_cost = bce(p_gen, 1)"),
+                "trainer.batch_size": (128, "faces code: nbatch = 128"),
+                "trainer.epochs": (25, "faces code: niter = 25 at a constant rate (niter_decay = 0)"),
+            }),
         "cpu": Recipe("fits a 2-core CPU in a few minutes: 300 steps of narrow networks; not a paper setting", {
             "model.g_width": (16, "2-core CPU budget"),
             "model.d_width": (16, "2-core CPU budget"),
