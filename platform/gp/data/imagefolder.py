@@ -55,9 +55,9 @@ class Listing:
         self.root = root
         self.files: list[tuple[str, int, int]] = sorted(_walk(root, ""))  # (relative path, bytes, mtime ns)
 
-    def key(self, size: int, channels: int) -> str:
-        """A digest of everything the decoded arrays depend on."""
-        h = hashlib.sha256(f"{VERSION} {size} {channels}\n".encode())
+    def key(self, size: int, channels: int, fraction: float) -> str:
+        """A digest of everything the decoded splits depend on."""
+        h = hashlib.sha256(f"{VERSION} {size} {channels} {fraction}\n".encode())
         for rel, nbytes, mtime in self.files:
             h.update(f"{rel}\0{nbytes}\0{mtime}\n".encode())
         return h.hexdigest()[:24]
@@ -89,23 +89,40 @@ def decode(path: str, size: int, channels: int) -> np.ndarray | None:
     return a[None] if channels == 1 else a.transpose(2, 0, 1)
 
 
-def decode_all(listing: Listing, size: int, channels: int) -> tuple[np.ndarray, list[str], list[str]]:
-    """Every listed image decoded: (x (N, C, S, S) uint8, the paths read, the paths skipped)."""
+def decode_all(root: pathlib.Path, rels: list[str], size: int, channels: int, bar) -> tuple[np.ndarray, np.ndarray]:
+    """The images ``rels`` decoded: (x (n, C, S, S) uint8 of the readable ones, in order;
+    a mask (len(rels),) of which were readable). Threads: Pillow decodes without the GIL."""
+    x = np.empty((len(rels), channels, size, size), np.uint8)
+    ok, n = np.zeros(len(rels), bool), 0
+    with concurrent.futures.ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+        for i, img in enumerate(pool.map(lambda r: decode(str(root / r), size, channels), rels)):
+            if img is not None:
+                x[n], ok[i], n = img, True, n + 1  # compacted as it goes: no second copy
+            bar.update()
+    return x[:n], ok
+
+
+def build(listing: Listing, opts: FolderOptions) -> dict:
+    """Both splits decoded: ``x_train``, ``y_train``, ``x_test``, ``y_test``, ``classes``, ``skipped``."""
     from tqdm import tqdm
 
     rels = [rel for rel, _, _ in listing.files]
-    x = np.empty((len(rels), channels, size, size), np.uint8)
-    ok = np.zeros(len(rels), bool)
-    paths = [str(listing.root / rel) for rel in rels]
+    classes = class_names(rels, listing.root)
+    out: dict = {"classes": np.array(classes, dtype=str)}
+    skipped: list[str] = []
     bar = tqdm(total=len(rels), desc=f"gp: decoding {listing.root}", unit="img", file=sys.stderr,
                disable=len(rels) < BAR_FROM, leave=False)
-    with bar, concurrent.futures.ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # Pillow decodes without the GIL
-        for i, img in enumerate(pool.map(lambda p: decode(p, size, channels), paths, chunksize=1)):
-            if img is not None:
-                x[i], ok[i] = img, True
-            bar.update()
-    read = [r for r, good in zip(rels, ok) if good]
-    return x[ok], read, [r for r, good in zip(rels, ok) if not good]
+    with bar:
+        for split in ("train", "test"):
+            idx, inner = split_of(rels, listing.root, split, opts.test_fraction)
+            x, ok = decode_all(listing.root, [rels[i] for i in idx], opts.size, opts.channels, bar)
+            out[f"x_{split}"], out[f"y_{split}"] = x, labels(inner, classes)[ok]
+            skipped += [rels[i] for i, good in zip(idx, ok) if not good]
+    if not len(out["x_train"]) + len(out["x_test"]):
+        raise GpError(f"dataset imagefolder: none of the {len(rels)} image files under {listing.root} could be read "
+                      f"(first: {skipped[0]}); check the files or fix data.root")
+    out["skipped"] = np.array(sorted(skipped), dtype=str)
+    return out
 
 
 def cache_path(root: pathlib.Path, key: str) -> pathlib.Path:
@@ -116,24 +133,18 @@ def cache_path(root: pathlib.Path, key: str) -> pathlib.Path:
     return home() / "cache" / "imagefolder" / f"{where}-{key}.npz"
 
 
-def cached(opts: FolderOptions) -> dict:
-    """The folder's decoded images (from the cache, or decoded now and cached): a dict of
-    ``x`` (N, C, S, S) uint8, ``paths`` (N,) relative paths, ``skipped`` relative paths."""
+def cached(opts: FolderOptions, split: str) -> tuple[np.ndarray, np.ndarray, int, list[str]]:
+    """One split of the folder, from the cache (decoded and cached first if need be):
+    images (n, C, S, S) uint8, labels (n,), the number of classes, the unreadable files."""
     root = folder(opts.root)
     listing = Listing(root)
     if not listing.files:
         raise GpError(f"dataset imagefolder: no PNG, JPEG or WebP images under {root}; put images there or fix data.root")
-    path = cache_path(root, listing.key(opts.size, opts.channels))
-    if path.exists():
-        with np.load(path) as f:
-            return {k: f[k] for k in f.files}
-    x, read, skipped = decode_all(listing, opts.size, opts.channels)
-    if not read:
-        raise GpError(f"dataset imagefolder: none of the {len(skipped)} image files under {root} could be read "
-                      f"(first: {skipped[0]}); check the files or fix data.root")
-    got = {"x": x, "paths": np.array(read), "skipped": np.array(skipped, dtype=str)}
-    save(path, got)
-    return got
+    path = cache_path(root, listing.key(opts.size, opts.channels, opts.test_fraction))
+    if not path.exists():
+        save(path, build(listing, opts))
+    with np.load(path) as f:  # reads only the members asked for
+        return f[f"x_{split}"], f[f"y_{split}"], len(f["classes"]), [str(s) for s in f["skipped"]]
 
 
 def save(path: pathlib.Path, arrays: dict) -> None:
@@ -159,44 +170,40 @@ def folder(root: str | None) -> pathlib.Path:
     return path
 
 
-def split_of(paths: np.ndarray, root: pathlib.Path, split: str, fraction: float) -> tuple[np.ndarray, list[str]]:
-    """Indices of ``split``'s images among ``paths``, and each one's path below its split's folder."""
-    rel = [str(p) for p in paths]
+def split_of(rels: list[str], root: pathlib.Path, split: str, fraction: float) -> tuple[list[int], list[str]]:
+    """Indices of ``split``'s images among ``rels``, and each one's path below its split's folder."""
     if (root / "test").is_dir():
         top = "test/" if split == "test" else ("train/" if (root / "train").is_dir() else "")
-        idx = [i for i, p in enumerate(rel) if p.startswith(top) and (top or not p.startswith("test/"))]
-        return np.array(idx, dtype=np.int64), [rel[i][len(top):] for i in idx]
-    n = len(rel)
+        idx = [i for i, p in enumerate(rels) if p.startswith(top) and (top or not p.startswith("test/"))]
+        return idx, [rels[i][len(top):] for i in idx]
+    n = len(rels)
     held = min(max(1, round(n * fraction)), n - 1) if n > 1 else 0
     perm = np.random.default_rng(0).permutation(n)  # fixed: the same split on every machine and run
-    idx = np.sort(perm[:held] if split == "test" else perm[held:])
-    return idx, [rel[i] for i in idx]
+    idx = sorted(int(i) for i in (perm[:held] if split == "test" else perm[held:]))
+    return idx, [rels[i] for i in idx]
 
 
-def labels(inner: list[str], classes: list[str]) -> torch.Tensor:
+def labels(inner: list[str], classes: list[str]) -> np.ndarray:
     """Each image's class index from its first subfolder (-1 for an image in the split's own folder)."""
     number = {c: i for i, c in enumerate(classes)}
-    return torch.tensor([number[p.split("/")[0]] if "/" in p else -1 for p in inner], dtype=torch.int64)
+    return np.array([number[p.split("/")[0]] if "/" in p else -1 for p in inner], dtype=np.int64)
 
 
-def class_names(paths: np.ndarray, root: pathlib.Path) -> list[str]:
+def class_names(rels: list[str], root: pathlib.Path) -> list[str]:
     """The sorted class names of both splits (first-level subfolders holding images)."""
     names = set()
     for split in ("train", "test"):  # together every image, whatever the fraction
-        names |= {p.split("/")[0] for p in split_of(paths, root, split, 0.5)[1] if "/" in p}
+        names |= {p.split("/")[0] for p in split_of(rels, root, split, 0.5)[1] if "/" in p}
     return sorted(names)
 
 
 def imagefolder(cfg, split):
     opts = FolderOptions.model_validate(data_options(cfg))
-    got = cached(opts)
-    if split == "train" and len(got["skipped"]):
-        warn_skipped(opts.root, [str(s) for s in got["skipped"]])
-    root = folder(opts.root)
-    idx, inner = split_of(got["paths"], root, split, opts.test_fraction)
-    classes = class_names(got["paths"], root)
-    x = torch.from_numpy(got["x"][idx])  # (n, C, S, S) uint8
-    return Dataset(x, labels(inner, classes), DataSpec((opts.channels, opts.size, opts.size), len(classes), "image"))
+    x, y, classes, skipped = cached(opts, split)
+    if split == "train" and skipped:
+        warn_skipped(opts.root, skipped)
+    spec = DataSpec((opts.channels, opts.size, opts.size), classes, "image")
+    return Dataset(torch.from_numpy(x), torch.from_numpy(y), spec)  # (n, C, S, S) uint8, (n,) int64
 
 
 def warn_skipped(root, skipped: list[str]) -> None:
