@@ -107,3 +107,27 @@ def test_the_command_line_error_is_one_line_without_ray(gp_home):
     assert one_line_error(proc) == ("error: model.lr: unknown distribution 'lognormal'; use one of "
                                     "choice, grid, loguniform, randint, uniform (example: model.lr=choice(1,2))")
     assert not (gp_home / "ray_results").exists()
+
+
+def test_epoch_eval_scores_the_live_model_with_gp_evals_metrics(registry):
+    """eval/* at an epoch end: gp eval's FD and mode metrics on points (no classifier needed),
+    the same value twice for the same weights, and training's RNG left where it was."""
+    import pickle
+
+    import torch
+
+    from gp.config import DataConfig
+    from gp.data.spec import load
+    from gp.sweep.epoch_eval import EpochEval
+
+    data = {"name": "toy2d", "kind": "ring"}
+    cls = registry.model("gan")
+    model = cls(cls.Config(), load(registry, DataConfig(**data), "train").spec)
+    fd, modes = EpochEval("fid", data, n=500), EpochEval("modes", data, n=500)
+    torch.manual_seed(7)
+    state = torch.random.get_rng_state()
+    first = fd(model)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert first == fd(model) and first["eval/fid"] > first["eval/fid_floor"] >= 0
+    assert 0 <= modes(model)["eval/modes_captured"] <= 8
+    assert len(pickle.dumps(fd)) < 500  # only its settings travel to the workers
