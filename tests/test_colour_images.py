@@ -94,3 +94,30 @@ def test_reference_classifier_and_features_take_colour_images(shape):
     feats, probs = Extractor(payload)(test.x)
     assert feats.shape == (16, 16) and probs.shape == (16, 4) and torch.isfinite(feats).all()
     assert torch.allclose(probs.sum(1), torch.ones(16))
+
+
+def test_gp_eval_on_images_without_labels_says_in_one_line_what_to_leave_out_or_pass(monkeypatch, registry):
+    """An image folder without class subfolders has no reference classifier: gp eval names the
+    metrics to leave out (cs) and the --features flag the feature metrics need, before sampling."""
+    import types
+
+    from gp.config import DataConfig
+    from gp.errors import GpError
+    from gp.eval import plan, reference, runner, store
+    from gp.model import DataSpec
+
+    spec = DataSpec((3, 32, 32), 0, "image")
+    cls = registry.model("dcgan")
+    loaded = types.SimpleNamespace(model=cls(cls.Config.model_validate(cls.tiny), spec),
+                                   data_cfg=DataConfig(name="imagefolder"), payload={}, run=None)
+    data = tiny_data("image", 8, (3, 32, 32), classes=1)
+    monkeypatch.setattr(store, "load_run", lambda run_id, registry: loaded)
+    monkeypatch.setattr(reference, "splits", lambda registry, cfg: (data, data))
+    with pytest.raises(GpError) as err:
+        runner.evaluate("RUN", runner.Options(), registry)
+    assert str(err.value) == ("dataset imagefolder has no class labels for the reference classifier that metric cs "
+                              "needs; leave it out: metrics=fid,kid,pr,1nn --features module:function")
+    with pytest.raises(GpError, match="pass --features module:function .* for metrics fid, kid$"):
+        runner.evaluate("RUN", runner.Options(metrics="fid,kid"), registry)
+    message = str(plan.unlabelled("x", ["cs", "gan-test"], None))
+    assert "metrics cs, gan-test need; ask for other metrics" in message and "\n" not in message

@@ -55,3 +55,17 @@ def resolve(requested: str | None, caps: list[str], kind: str, mixture: bool) ->
         if m not in out:
             out.append(m)
     return out
+
+
+def unlabelled(dataset: str, names: list[str], features) -> GpError:
+    """The one-line error for metrics that need the reference classifier on images without
+    class labels: which to leave out, and ``--features`` for the feature metrics."""
+    keep = [m for m in names if m not in PROBABILITIES]
+    dropped = [m for m in names if m in PROBABILITIES]
+    flag = " --features module:function" if features is None and set(keep) & FEATURES else ""
+    if not dropped:
+        return GpError(f"dataset {dataset} has no class labels for a reference classifier; pass{flag} "
+                       f"(your own (B, C, H, W) -> (B, d) feature map) for metrics {', '.join(keep)}")
+    what = f"metric {dropped[0]} needs" if len(dropped) == 1 else f"metrics {', '.join(dropped)} need"
+    fix = f"leave {'it' if len(dropped) == 1 else 'them'} out: metrics={','.join(keep)}{flag}" if keep else "ask for other metrics (metrics=...)"
+    return GpError(f"dataset {dataset} has no class labels for the reference classifier that {what}; {fix}")

@@ -101,6 +101,10 @@ def _extractor(registry, data_cfg, model, names: list[str], opts: Options):
     needs = bool(wanted & PROBABILITIES) or (opts.features is None and bool(wanted & FEATURES))
     if model.data.kind != "image" or not needs:
         return Extractor(None, opts.features), None
+    if model.data.num_classes < 2:  # e.g. an image folder without class subfolders
+        from gp.eval.plan import unlabelled
+
+        raise unlabelled(data_cfg.name, names, opts.features)
     classifier = reference(registry, data_cfg, log=opts.log)
     return Extractor(classifier, opts.features), classifier
 
