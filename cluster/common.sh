@@ -48,3 +48,34 @@ gp_node_args() {
   fi
   echo "${a[@]}"
 }
+
+# The nodes' own MLflow account, for the jobs' drivers and workers to log with (jobs carry
+# no credentials): KEY=VALUE lines from GP_TRACKING_ENV [/etc/gp/tracking.env], a file
+# only its owner may read (the admin's, mode 600). Exported into the environment of
+# 'ray start', which the raylet, each job's driver and every worker inherit; the file is
+# read, never sourced, and only MLFLOW_TRACKING_{USERNAME,PASSWORD,TOKEN,URI} are taken.
+gp_tracking_env() {
+  local file=${GP_TRACKING_ENV:-/etc/gp/tracking.env} key value
+  if [ ! -e "$file" ]; then
+    if [ -n "${GP_TRACKING_ENV:-}" ]; then
+      echo "error: GP_TRACKING_ENV=$file does not exist" >&2
+      exit 2
+    fi
+    echo "note: no $file: jobs on this node log to MLflow without an account (see docs/cluster.md)" >&2
+    return
+  fi
+  if [ ! -r "$file" ]; then
+    echo "error: cannot read $file (the nodes' MLflow account); start the node as its owner" >&2
+    exit 2
+  fi
+  if [ $(( 0$(stat -c %a "$file") & 077 )) -ne 0 ]; then
+    echo "error: $file holds a password but others may read it; chmod 600 $file" >&2
+    exit 2
+  fi
+  while IFS='=' read -r key value || [ -n "$key" ]; do
+    case "$key" in
+      MLFLOW_TRACKING_USERNAME|MLFLOW_TRACKING_PASSWORD|MLFLOW_TRACKING_TOKEN|MLFLOW_TRACKING_URI)
+        export "$key=$value" ;;
+    esac
+  done <"$file"
+}

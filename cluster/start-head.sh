@@ -17,6 +17,9 @@
 #   GP_PORT_BASE      give every other port of this node as GP_PORT_BASE+0..6 (needed when
 #                     several nodes share a machine) [Ray's defaults]
 #   GP_WORKER_PORTS   MIN-MAX ports for Ray worker processes [10002-19999]
+#   GP_TRACKING_ENV   the nodes' own MLflow account, a file only its owner can read
+#                     (KEY=VALUE: MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD)
+#                     [/etc/gp/tracking.env]; jobs carry no credentials
 #   RAY               the ray executable [ray on PATH]; its folder goes first on PATH, so
 #                     jobs run with the same Python (install gp in that environment)
 set -euo pipefail
@@ -25,6 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
 
 gp_token
+gp_tracking_env
 args=(--head --port="${GP_RAY_PORT:-6379}" --node-ip-address="$(gp_node_ip)"
       --dashboard-host="${GP_DASHBOARD_HOST:-0.0.0.0}" --dashboard-port="${GP_DASHBOARD_PORT:-8265}")
 if [ -n "${GP_PORT_BASE:-}" ]; then

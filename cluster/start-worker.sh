@@ -7,7 +7,7 @@
 # RAY_AUTH_TOKEN), gp installed in the same Python environment as the head, and the
 # storage path that jobs use (GP_STORAGE_PATH: NFS or object storage) shared by every node.
 # Settings as in start-head.sh: GP_NODE_IP, GP_NUM_CPUS, GP_TEMP_DIR, GP_PORT_BASE,
-# GP_WORKER_PORTS, RAY.
+# GP_WORKER_PORTS, GP_TRACKING_ENV, RAY.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=cluster/common.sh
@@ -24,4 +24,5 @@ if [ -z "${RAY_AUTH_TOKEN:-}" ] && [ ! -s "$RAY_AUTH_TOKEN_PATH" ]; then
   exit 2
 fi
 [ -n "${RAY_AUTH_TOKEN:-}" ] || chmod 600 "$RAY_AUTH_TOKEN_PATH"
+gp_tracking_env
 exec "$RAY" start --address="$address" --node-ip-address="$(gp_node_ip)" $(gp_node_args) "$@"

@@ -54,10 +54,10 @@ def test_gp_submit_rejects_bad_input_with_one_line_and_nonzero_exit(args, expect
 
 def test_unschedulable_workers_are_one_clear_error():
     from gp.config import TrainerConfig
-    from gp.orchestrate import _check_resources
+    from gp.orchestrate import check_resources
 
     with pytest.raises(GpError, match=r"needs 4 CPU\(s\) but the Ray cluster has 2"):
-        _check_resources(TrainerConfig(num_workers=4), {"CPU": 2.0})
+        check_resources(TrainerConfig(num_workers=4), {"CPU": 2.0})
     with pytest.raises(GpError, match="use_gpu=false"):
-        _check_resources(TrainerConfig(use_gpu=True), {"CPU": 2.0})
-    _check_resources(TrainerConfig(num_workers=2), {"CPU": 2.0})
+        check_resources(TrainerConfig(use_gpu=True), {"CPU": 2.0})
+    check_resources(TrainerConfig(num_workers=2), {"CPU": 2.0})

@@ -171,14 +171,20 @@ def test_the_token_a_local_ray_writes_is_tightened(tmp_path, monkeypatch):
 def test_mlflow_refusals_become_one_line_that_says_what_to_set(monkeypatch):
     from mlflow.exceptions import MlflowException
 
-    from gp.remote import mlflow_errors
+    from gp.tracking import errors
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
     with pytest.raises(GpError, match=r"MLflow at http://mlflow:5000 refused the request \(HTTP 401\): set "
                                       "MLFLOW_TRACKING_USERNAME"):
-        with mlflow_errors():
+        with errors():
             raise MlflowException("API request to endpoint /api/2.0/mlflow/runs/create failed with error code "
                                   "401 != 200. Response body: 'You are not authenticated.'")
+    with pytest.raises(GpError, match=r"refused the request \(HTTP 401\)"):  # an artifact download's refusal
+        with errors(otherwise="run x has no checkpoint"):
+            raise OSError("401 Client Error: UNAUTHORIZED for url: http://mlflow:5000/api/2.0/mlflow-artifacts/x")
+    with pytest.raises(GpError, match="^run x has no checkpoint$"):
+        with errors(otherwise="run x has no checkpoint"):
+            raise MlflowException("RESOURCE_DOES_NOT_EXIST: Run 'x' not found")
 
 
 def test_remote_jobs_need_a_shared_tracking_server(monkeypatch):

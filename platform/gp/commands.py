@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from gp import tracking
-from gp.errors import GpError, first_line
+from gp.errors import first_line
 from gp.plugins import load_registry
 
 
@@ -92,11 +92,12 @@ def _recent_runs(experiment: str, limit: int) -> list[dict] | None:
 
 def _client_runs(experiment: str, limit: int) -> list[dict] | None:
     """The same records as :func:`gp.localruns.recent`, from any MLflow tracking store."""
-    c = tracking.client()
-    exp = c.get_experiment_by_name(experiment)
-    if exp is None:
-        return None
-    runs = c.search_runs([exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"])
+    with tracking.errors():
+        c = tracking.command_client()
+        exp = c.get_experiment_by_name(experiment)
+        if exp is None:
+            return None
+        runs = c.search_runs([exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"])
     return [{"id": r.info.run_id, "status": r.info.status,
              "tags": {k: v for k, v in r.data.tags.items() if k in RUN_TAGS},
              "params": {k: v for k, v in r.data.params.items() if k in RUN_PARAMS},
@@ -128,9 +129,7 @@ def _checkpoint_model(run_id: str):
     """The model of a run's last checkpoint, rebuilt through the plugin registry."""
     from gp.train import checkpoint
 
-    try:
-        path = tracking.client().download_artifacts(run_id, "checkpoint/model.pt")
-    except Exception:
-        raise GpError(f"run {run_id} has no checkpoint in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
+    with tracking.errors(otherwise=f"run {run_id} has no checkpoint in {tracking.tracking_uri()}; 'gp runs' lists runs"):
+        path = tracking.command_client().download_artifacts(run_id, "checkpoint/model.pt")
     return checkpoint.build_model(checkpoint.load(path), load_registry())
 

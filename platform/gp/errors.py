@@ -6,6 +6,11 @@ class GpError(Exception):
     """An error caused by the user's input or environment, shown as one line."""
 
 
+class DataError(GpError):
+    """A dataset missing or unreadable where a worker runs (the message names the node):
+    Ray Train does not retry it, since a restarted worker would meet it again."""
+
+
 def unknown(kind: str, name: str, valid) -> GpError:
     """Build the error for an unknown name, suggesting the closest valid ones."""
     valid = sorted(valid)

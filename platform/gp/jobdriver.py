@@ -30,6 +30,7 @@ def run_here(spec: dict) -> str:
 
     c, run_id = tracking.client(), spec["run_id"]
     job = JobConfig.model_validate(spec["job"])
+    _check_account(c, run_id)
     try:
         registry = load_registry()
         check_plugin(spec["plugin"], registry.origin(job.plugin))
@@ -42,6 +43,20 @@ def run_here(spec: dict) -> str:
           f"{tracking.tracking_uri()}", flush=True)
     submitted = float(os.environ.get("GP_SUBMITTED_AT") or time.time())
     return orchestrate.train(run_id, job, None, spec.get("verbose", False), submitted)
+
+
+def _check_account(c, run_id: str) -> None:
+    """The nodes' own MLflow account (jobs carry none) can reach the run, or one line that says
+    who fixes it."""
+    try:
+        c.get_run(run_id)
+    except Exception as exc:
+        status = tracking.refused(exc)
+        if not status:
+            raise
+        raise GpError(f"MLflow at {tracking.tracking_uri()} refused the cluster's own account (HTTP {status}): "
+                      "the cluster's admin gives its nodes an account in /etc/gp/tracking.env (GP_TRACKING_ENV) "
+                      "and restarts them; see docs/cluster.md") from None
 
 
 def main() -> None:

@@ -161,7 +161,7 @@ def _fit(job, run: Run, address, verbose, t0, announce: bool = False) -> list[di
     from gp.progress import Bar, Sink
 
     _init_ray(address, verbose)
-    _check_resources(job.trainer, ray.cluster_resources())
+    check_resources(job.trainer, ray.cluster_resources())
     sink = _driver_node_sink(Sink)
     trainer = _trainer(job, run, sink)
     outcome: dict = {}
@@ -233,17 +233,20 @@ def _raise_plugin_error(errors) -> None:
     """Raise the first :class:`~gp.contract.PluginError` among a worker group's errors: a
     callback's error ends the fit, where a worker's error would be retried (it would recur)."""
     from gp.contract import PluginError
+    from gp.errors import DataError
 
     for exc in errors:
-        if isinstance(exc, PluginError):
-            raise PluginError(str(exc))
+        final = next((t for t in (PluginError, DataError) if isinstance(exc, t)), None)
+        if final:
+            raise final(str(exc))
 
 
 def _plugin_error(exc: BaseException | None):
     """The PluginError that ended a fit (ControllerError -> its cause), or None."""
     from gp.contract import PluginError
+    from gp.errors import DataError
 
-    while exc is not None and not isinstance(exc, PluginError):
+    while exc is not None and not isinstance(exc, (PluginError, DataError)):
         exc = getattr(exc, "controller_failure", None) or exc.__cause__
     return exc
 
@@ -273,7 +276,7 @@ def _init_ray(address: str | None, verbose: bool) -> None:
     _tighten_token()
 
 
-def _check_resources(t, available: dict) -> None:
+def check_resources(t, available: dict) -> None:
     """Fail in one line when the workers can never be scheduled (Ray would wait forever)."""
     need = {"CPU": t.num_workers, **({"GPU": t.num_workers} if t.use_gpu else {})}
     for resource, count in need.items():

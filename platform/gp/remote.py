@@ -7,6 +7,11 @@ cluster (:mod:`gp.jobdriver`). The job's working directory holds
 the job and every plugin that does not come with gp itself, so a plugin installed only
 on the submitting machine still trains (:mod:`gp.shipping`). The plugin's distribution,
 version and a hash of its files are tagged on the run and checked again on the cluster.
+
+The job carries no credentials: the user's account creates the run here, and the cluster's
+nodes log into it with their own account, which the cluster's admin gives them
+(``cluster/start-head.sh`` reads it from a file only root can read; docs/cluster.md). The
+run records who submitted it (tags ``mlflow.user`` and ``gp.submitted_by``).
 """
 from __future__ import annotations
 
@@ -20,17 +25,18 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from typing import Optional
 
 import typer
 
 from gp import jobdriver, tracking
 from gp.connect import jobs_address, require_token
+from gp.joblog import Filter
 from gp.shipping import plugin_identity, ship
 from gp.errors import GpError, first_line
 
-JOB_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
-           "MLFLOW_TRACKING_TOKEN", "GP_STORAGE_PATH")
+JOB_ENV = ("MLFLOW_TRACKING_URI", "GP_STORAGE_PATH")  # never a credential: Ray writes env_vars into its logs
 STOP_WAIT_S = "20"  # what a stopped job's driver gets to mark its run KILLED
 ADDRESS_HELP = "the cluster's Jobs API, http://HEAD:8265 (default: RAY_API_SERVER_ADDRESS or RAY_ADDRESS)"
 
@@ -55,23 +61,29 @@ def jobs_client(address: str):
         raise GpError(f"cannot reach the Ray Jobs API at {address}: {first_line(exc)}") from None
 
 
-# --- MLflow ------------------------------------------------------------------------------
+def check_cluster(trainer, address: str) -> None:
+    """Refuse in one line a job whose workers the cluster can never place."""
+    from gp.orchestrate import check_resources
 
-@contextlib.contextmanager
-def mlflow_errors():
-    """MLflow failures of the submitting machine as one line that says what to do."""
-    from mlflow.exceptions import MlflowException
+    check_resources(trainer, cluster_resources(address))
 
-    uri = tracking.tracking_uri()
+
+def cluster_resources(address: str) -> dict[str, float]:
+    """The resources of the cluster's live nodes (Ray's state API, behind the same token)."""
+    from ray.util.state import list_nodes
+
     try:
-        yield
-    except MlflowException as exc:
-        code = re.search(r"error code (40[13])\b", str(exc))
-        if code or exc.error_code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-            raise GpError(f"MLflow at {uri} refused the request (HTTP {code.group(1) if code else exc.error_code}): "
-                          "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to an account with access") from None
-        raise GpError(f"MLflow at {uri}: {first_line(exc)}") from None
+        nodes = list_nodes(address=address, detail=True, limit=10000, raise_on_missing_output=False)
+    except Exception as exc:
+        raise GpError(f"cannot read the nodes of the Ray cluster at {address}: {first_line(exc)}") from None
+    total: dict[str, float] = {}
+    for node in (n for n in nodes if n.state == "ALIVE"):
+        for key, value in (node.resources_total or {}).items():
+            total[key] = total.get(key, 0.0) + value
+    return total
 
+
+# --- MLflow ------------------------------------------------------------------------------
 
 def shared_tracking_uri() -> str:
     """The tracking server every node logs to (a local store cannot be shared)."""
@@ -79,7 +91,17 @@ def shared_tracking_uri() -> str:
     if not uri.startswith(("http://", "https://", "databricks")):
         raise GpError("remote jobs log to a shared tracking server: set MLFLOW_TRACKING_URI=http://HOST:5000 "
                       "(and MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD); see docs/cluster.md")
+    if urllib.parse.urlsplit(uri).password:
+        raise GpError("MLFLOW_TRACKING_URI holds a password, which the job would carry to the cluster's logs: "
+                      "give it in MLFLOW_TRACKING_PASSWORD instead")
     return uri
+
+
+def submitter() -> str:
+    """Who submits: the MLflow account name, else the local user."""
+    import getpass
+
+    return os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
 
 
 # --- submitting --------------------------------------------------------------------------
@@ -105,12 +127,13 @@ def submit_job(overrides: list[str], file: str | None, address: str, follow: boo
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     client = jobs_client(address)
     shared_tracking_uri()
-    with mlflow_errors():
-        c = tracking.client()
+    with tracking.errors():
+        c = tracking.command_client()
         c.search_experiments(max_results=1)  # the account works, before anything else
         job, origin = _prepare(overrides, file)
+        check_cluster(job.trainer, address)
         identity = plugin_identity(origin)
-        run_id = job.resume or tracking.start_run(c, job, origin)
+        run_id = job.resume or tracking.start_run(c, job, origin, {"mlflow.user": submitter()})
     folder = pathlib.Path(tempfile.mkdtemp(prefix="gp-job-"))
     try:
         job_id = _submit(client, c, job, run_id, identity, folder, t0, verbose)
@@ -119,7 +142,7 @@ def submit_job(overrides: list[str], file: str | None, address: str, follow: boo
     print(f"gp: job {job_id} submitted to {address}; run {run_id} ({job.plugin} on {job.data.name}) "
           f"at {tracking.tracking_uri()}", flush=True)
     if follow:
-        follow_job(client, job_id, run_id, address)
+        follow_job(client, job_id, run_id, address, everything=verbose)
         print(f"gp: run {run_id} finished; 'gp sample {run_id} --out grid.png' draws samples", flush=True)
     else:
         print(f"gp: 'gp logs {job_id} --follow' streams its logs, 'gp stop {job_id}' stops it", flush=True)
@@ -133,7 +156,7 @@ def _submit(client, c, job, run_id, identity, folder, t0, verbose) -> str:
     (folder / jobdriver.SPEC).write_text(json.dumps(spec))
     job_id = f"gp-{re.sub(r'[^a-z0-9]+', '-', job.plugin.lower())}-{run_id[:8]}-{secrets.token_hex(3)}"
     _tag(c, run_id, {"gp.plugin.hash": identity["hash"], "gp.plugin.shipped": str(shipped).lower(),
-                     "gp.ray.job_id": job_id})
+                     "gp.ray.job_id": job_id, "gp.submitted_by": submitter()})
     try:
         client.submit_job(entrypoint="python -m gp.jobdriver", submission_id=job_id,
                           runtime_env={"working_dir": str(folder), "env_vars": _job_env(t0)},
@@ -153,12 +176,13 @@ def _tag(c, run_id: str, tags: dict[str, str]) -> None:
 
 # --- following, listing, stopping --------------------------------------------------------
 
-def follow_job(client, job_id: str, run_id: str | None = None, address: str = "") -> str:
-    """Stream a job's logs until it ends; Ctrl-C stops the job (its run becomes KILLED)."""
+def follow_job(client, job_id: str, run_id: str | None = None, address: str = "", everything: bool = False) -> str:
+    """Stream a job's logs (gp's lines; ``everything``: all) until it ends; Ctrl-C stops the
+    job (its run becomes KILLED)."""
     import asyncio
 
     try:
-        asyncio.run(_tail(client, job_id))
+        asyncio.run(_tail(client, job_id, Filter(everything)))
     except KeyboardInterrupt:
         _stop_and_wait(client, job_id, run_id, address)
         raise
@@ -180,9 +204,14 @@ def _settle(run_id: str, reason: str) -> None:
             c.set_terminated(run_id, "FAILED")
 
 
-async def _tail(client, job_id: str) -> None:
-    async for lines in client.tail_job_logs(job_id):
-        print(lines, end="", flush=True)
+async def _tail(client, job_id: str, lines: Filter) -> None:
+    try:
+        async for chunk in client.tail_job_logs(job_id):
+            print(lines.feed(chunk), end="", flush=True)
+    finally:
+        print(lines.close(), end="", flush=True)
+        if lines.note():
+            print(lines.note(), file=sys.stderr, flush=True)
 
 
 def _job_error(client, job_id: str) -> str:
@@ -231,17 +260,21 @@ def jobs_table(address: str | None) -> str:
     return "\n".join(lines) if rows else "no gp jobs on this cluster"
 
 
-def job_logs(job_id: str, address: str | None, follow: bool) -> None:
-    """Print a job's logs (``follow``: until it ends; Ctrl-C only stops following)."""
+def job_logs(job_id: str, address: str | None, follow: bool, everything: bool = False) -> None:
+    """Print a job's logs: gp's lines, progress and errors (``everything``: every line);
+    ``follow``: until it ends (Ctrl-C only stops following)."""
     client, _ = _client_for(address)
     _known(client, job_id)
+    lines = Filter(everything)
     if not follow:
-        print(client.get_job_logs(job_id), end="")
+        print(lines.feed(client.get_job_logs(job_id)) + lines.close(), end="")
+        if lines.note():
+            print(lines.note(), file=sys.stderr)
         return
     import asyncio
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_tail(client, job_id))
+        asyncio.run(_tail(client, job_id, lines))
 
 
 def stop(job_id: str, address: str | None) -> str:
@@ -272,9 +305,10 @@ def logs_command(
     job: str = typer.Argument(..., help="job id (gp jobs lists them)"),
     address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     follow: bool = typer.Option(False, "--follow", "-f", help="keep streaming until the job ends (Ctrl-C stops following only)"),
+    everything: bool = typer.Option(False, "--all", help="every line, Ray's and MLflow's too (default: gp's lines, progress, errors)"),
 ):
-    """A job's logs: the driver's output, progress and errors."""
-    job_logs(job, address, follow)
+    """A job's logs: gp's lines, progress and errors (--all: everything the job printed)."""
+    job_logs(job, address, follow, everything)
 
 
 def stop_command(

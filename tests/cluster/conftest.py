@@ -162,6 +162,10 @@ class Cluster:
         self.nodes: dict[str, pathlib.Path] = {}
         self.address, self.tracking = f"http://127.0.0.1:{DASHBOARD}", f"http://127.0.0.1:{MLFLOW}"
         self.admin_password, self.password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+        self.cluster_password = secrets.token_urlsafe(18)  # the nodes' own MLflow account, 'gp-cluster'
+        self.tracking_env = base / "tracking.env"  # as /etc/gp/tracking.env: the admin's file, mode 600
+        self.tracking_env.write_text(f"MLFLOW_TRACKING_USERNAME=gp-cluster\nMLFLOW_TRACKING_PASSWORD={self.cluster_password}\n")
+        self.tracking_env.chmod(0o600)
         self.mlflow_proc: subprocess.Popen | None = None
 
     # --- environments ---
@@ -174,7 +178,7 @@ class Cluster:
         home.mkdir(exist_ok=True)
         return {**self._clean(), "HOME": str(home), "RAY": str(BIN / "ray"), "RAY_AUTH_TOKEN_PATH": str(self.token),
                 "GP_NODE_IP": "127.0.0.1", "GP_NUM_CPUS": "1", "GP_STORAGE_PATH": str(self.base / "storage"),
-                "GP_HOME": str(self.base / "node-gp-home"), **extra}
+                "GP_HOME": str(self.base / "node-gp-home"), "GP_TRACKING_ENV": str(self.tracking_env), **extra}
 
     def env(self, **extra) -> dict:
         """A submitting user's environment: the token, MLflow account, the test plugin."""
@@ -250,7 +254,10 @@ class Cluster:
             from mlflow.server import get_app_client
 
             os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = "admin", self.admin_password
-            get_app_client("basic-auth", tracking_uri=self.tracking).create_user("trainer", self.password)
+            admin = get_app_client("basic-auth", tracking_uri=self.tracking)
+            admin.create_user("trainer", self.password)
+            admin.create_user("gp-cluster", self.cluster_password)  # writes into every user's runs
+            admin.update_user_admin("gp-cluster", True)
             os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = "trainer", self.password
 
         self.ns.call(create)

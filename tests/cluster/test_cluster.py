@@ -6,17 +6,21 @@ file order: the last one replaces a node.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import pathlib
 import re
 import signal
+import subprocess
 import threading
 import time
 
 import pytest
 
 from gp.shipping import tree_hash
-from tests.cluster.conftest import PLUGIN, record
-from tests.helpers import one_line_error
+from tests.cluster.conftest import PLUGIN, record, with_descendants
+from tests.helpers import ROOT, one_line_error
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -98,6 +102,23 @@ def test_submit_without_mlflow_credentials_is_refused(cluster):
     assert cluster.gp("jobs", "--address", cluster.address).stdout.strip() == "no gp jobs on this cluster"
 
 
+def test_commands_that_read_runs_say_the_server_refused_the_credentials(cluster):
+    wrong = cluster.env(MLFLOW_TRACKING_PASSWORD="wrong-password")
+    for args in (("runs",), ("sample", "0" * 32, "--out", "/tmp/never.png")):
+        line = one_line_error(cluster.gp(*args, env=wrong))
+        assert "refused the request (HTTP 401)" in line and "MLFLOW_TRACKING_PASSWORD" in line, line
+
+
+def test_more_workers_than_the_cluster_has_cpus_are_refused_before_submitting(cluster):
+    t0 = time.time()
+    proc = cluster.gp("submit", "--address", cluster.address, "plugin=aae", "data=digits", "trainer.num_workers=50")
+    line = one_line_error(proc)
+    assert "trainer.num_workers=50 needs 50 CPU(s) but the Ray cluster has 2" in line, line
+    assert "gp: job" not in proc.stdout and not [j for j in cluster.gp("jobs", "--address", cluster.address).stdout.splitlines()
+                                                  if "num_workers" in j]
+    record(f"trainer.num_workers=50 on 2 CPUs: refused in {time.time() - t0:.1f} s, before submitting")
+
+
 # --- two nodes, one shared run ----------------------------------------------------------
 
 def test_two_workers_on_two_nodes_log_one_run(cluster):
@@ -139,6 +160,44 @@ def test_no_secret_in_any_param_or_tag(cluster):
     assert runs, "no runs to check"
     assert not [s for s in secrets if s in text]
     assert not re.search(r"MLFLOW_TRACKING_PASSWORD|RAY_AUTH_TOKEN=", text)
+
+
+def files_holding(folders, secrets: list[str]) -> tuple[int, dict[str, list[str]]]:
+    """(files searched, {secret: files that contain it}) under ``folders``, at any depth."""
+    files = [f for d in folders for f in pathlib.Path(d).rglob("*") if f.is_file() and not f.is_symlink()]
+    found: dict[str, list[str]] = {s: [] for s in secrets}
+    for f in files:
+        with contextlib.suppress(OSError):
+            data = f.read_bytes()
+            for s in secrets:
+                if s.encode() in data:
+                    found[s].append(str(f))
+    return len(files), found
+
+
+def test_no_user_password_on_any_node_nor_in_job_metadata_or_logs(cluster):
+    proc = cluster.gp("submit", "--address", cluster.address, "--follow", *SLEEPY, "trainer.epochs=1",
+                      "trainer.steps_per_epoch=4", "model.step_seconds=0.05")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    job_id, run_id = ids(proc.stdout)
+    searched, found = files_holding(cluster.nodes.values(), [cluster.password, cluster.cluster_password])
+    metadata = json.dumps(cluster.job(job_id))  # what JobSubmissionClient.get_job_info returns
+    logs = [cluster.gp("logs", job_id, "--address", cluster.address, *extra) for extra in ((), ("--all",))]
+    shown = "".join(p.stdout + p.stderr for p in logs)
+    record(f"secret search after a job: {searched} files under {len(cluster.nodes)} nodes' session folders; the "
+           f"user's password in {len(found[cluster.password])} of them "
+           f"({', '.join(sorted({pathlib.Path(f).name for f in found[cluster.password]})[:4]) or 'none'}), "
+           f"the cluster's own in {len(found[cluster.cluster_password])}; in the job metadata: "
+           f"{cluster.password in metadata}; in gp logs: {cluster.password in shown}")
+    assert found == {cluster.password: [], cluster.cluster_password: []}
+    assert cluster.password not in metadata and "MLFLOW_TRACKING_PASSWORD" not in metadata
+    assert all(p.returncode == 0 for p in logs) and cluster.password not in shown
+    default, everything = (p.stdout.split("\n") for p in logs)
+    assert set(default) <= set(everything) and len(default) < len(everything)
+    assert f"gp: run {run_id} finished" in default and "lines of Ray and MLflow hidden" in logs[0].stderr
+    tags = run_of(cluster, run_id).data.tags  # the job ran as the cluster's account, for this user
+    assert tags["gp.submitted_by"] == "trainer" and tags["mlflow.user"] == "trainer"
+    assert run_of(cluster, run_id).info.status == "FINISHED"
 
 
 # --- faults -------------------------------------------------------------------------------
@@ -258,3 +317,31 @@ def test_node_removed_mid_run_recovers_on_a_new_node(cluster):
     recovery = min(m.timestamp for m in resumed) / 1000 - removed_at
     record(f"node removed at step {before}, new node joined in {joined:.0f} s: recovered (first step {recovery:.0f} s "
            f"after the removal); metric points logged {len(points)}, found {len(unique_steps(points))} distinct of 60")
+
+
+# --- last: stopping the nodes ---------------------------------------------------------------
+
+def test_stop_node_stops_exactly_that_nodes_processes(cluster):
+    """cluster/stop-node.sh DIR run inside 'timeout' (whose command line names DIR), with a
+    bystander naming DIR too: each node's processes end, the wrapper and the bystander live."""
+    head = cluster.nodes["head"]
+    keep = set(with_descendants([cluster.mlflow_proc.pid]))
+    bystander = subprocess.Popen(cluster.ns.cmd("bash", "-c", f"sleep 600 # {head} {head}/session_latest"))
+    time.sleep(0.5)
+    stopped = []
+    for name in [n for n in cluster.nodes if n != "head"] + ["head"]:  # the workers, then the head
+        others = {n for n in cluster.nodes if n != name and cluster.node_pids(n)}
+        before = set(cluster.ns.pids()) - keep - {bystander.pid}
+        out = subprocess.run(["timeout", "120", "bash", ROOT / "cluster" / "stop-node.sh", cluster.nodes[name]],
+                             capture_output=True, text=True, timeout=150)
+        assert out.returncode == 0 and out.stdout.startswith("stopped "), out.stdout + out.stderr
+        assert cluster.node_pids(name) == [] and all(cluster.node_pids(n) for n in others)
+        stopped.append(f"{name} {len(before - set(cluster.ns.pids()))}")
+    left = {p: pathlib.Path(f"/proc/{p}/cmdline").read_bytes()[:120] for p in cluster.ns.pids()
+            if p not in keep and p != bystander.pid}
+    assert left == {}  # the head's ray.util.client.server included
+    assert bystander.poll() is None
+    bystander.kill()
+    bystander.wait()
+    record(f"stop-node.sh stopped (node, processes): {', '.join(stopped)}; left in the namespace besides "
+           f"the tracking server and a bystander: {len(left)}")
