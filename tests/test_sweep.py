@@ -131,3 +131,25 @@ def test_epoch_eval_scores_the_live_model_with_gp_evals_metrics(registry):
     assert first == fd(model) and first["eval/fid"] > first["eval/fid_floor"] >= 0
     assert 0 <= modes(model)["eval/modes_captured"] <= 8
     assert len(pickle.dumps(fd)) < 500  # only its settings travel to the workers
+
+
+def test_the_sweep_guide_examples_are_valid_sweeps(tmp_path):
+    """docs/sweeps.md: its command lines and its YAML space pass every check a sweep makes."""
+    import re
+    import shlex
+
+    from tests.helpers import ROOT
+
+    text = (ROOT / "docs/sweeps.md").read_text()
+    commands = [shlex.split(c.replace("\\\n", " ")) for c in re.findall(r"^    (gp sweep (?:[^\n\\]|\\\n)*)", text, re.M)]
+    commands = [c for c in commands if not any(a.startswith("resume=") for a in c)]
+    assert len(commands) >= 1
+    for argv in commands:
+        opts = {a.lstrip("-").replace("-", "_"): b for a, b in zip(argv, argv[1:]) if a.startswith("--")}
+        keys = [a for a in argv[2:] if "=" in a]
+        p, _ = make_plan(keys, None, Options(trials=int(opts["trials"]), metric=opts["metric"], mode=opts.get("mode", "min")))
+        assert p.trials == int(opts["trials"])
+    yaml = tmp_path / "sweep.yaml"
+    yaml.write_text(re.findall(r"```yaml\n(.*?)```", text, re.S)[0])
+    p, _ = make_plan([], str(yaml), Options(trials=4, metric="generator/loss"))
+    assert set(p.space) == {"model.lr", "model.beta1"}
