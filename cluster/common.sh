@@ -75,7 +75,7 @@ gp_tracking_env() {
   while IFS='=' read -r key value || [ -n "$key" ]; do
     case "$key" in
       MLFLOW_TRACKING_USERNAME|MLFLOW_TRACKING_PASSWORD|MLFLOW_TRACKING_TOKEN|MLFLOW_TRACKING_URI)
-        export "$key=$value" ;;
+        [ -z "$value" ] || export "$key=$value" ;;
     esac
   done <"$file"
 }

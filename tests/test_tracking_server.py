@@ -83,3 +83,13 @@ def test_a_local_store_is_never_waited_for(monkeypatch, tmp_path):
     tracking.wait_for_server()  # returns at once, without reading the timeout
     with pytest.raises(GpError, match="GP_TRACKING_TIMEOUT='nonsense' is not a number"):
         tracking.timeout_s()
+
+
+def test_a_local_submit_says_so_before_starting_ray(monkeypatch, capsys):
+    from gp import orchestrate
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("GP_TRACKING_TIMEOUT", "2")
+    with pytest.raises(GpError, match="did not answer within 2 s"):
+        orchestrate.submit(["plugin=vae", "data=digits"])
+    assert "gp: waiting for the tracking server" in capsys.readouterr().err

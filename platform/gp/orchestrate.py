@@ -42,6 +42,7 @@ def submit(overrides: list[str], file: str | None = None, address: str | None = 
     t0 = time.time()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    tracking.wait_for_server()  # a tracking server that is down: said at once, one line after GP_TRACKING_TIMEOUT
     job, registry = validate(overrides, file)
     cluster = address or os.environ.get("RAY_ADDRESS") or "local"
     if cluster != "local":

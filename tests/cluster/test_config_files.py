@@ -145,3 +145,25 @@ def test_the_cluster_guide_covers_every_file_and_setting_it_names():
     for command in ("jobs", "logs", "stop"):
         assert f"gp {command} " in guide
     assert "storage_path" in guide and "importable on every node" in guide
+
+
+def _tracking_env(tmp_path, text: str, mode: int) -> subprocess.CompletedProcess:
+    """What cluster/common.sh's gp_tracking_env exports from a file of ``text`` and ``mode``."""
+    file = tmp_path / "tracking.env"
+    file.write_text(text)
+    file.chmod(mode)
+    script = f'source {CLUSTER / "common.sh"}; gp_tracking_env; env | grep ^MLFLOW_ | sort'
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RAY": "true", "GP_TRACKING_ENV": str(file)}
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_the_nodes_account_comes_from_an_owner_only_file_read_not_run(tmp_path):
+    text = ("# the nodes' MLflow account\nMLFLOW_TRACKING_USERNAME=gp-cluster\nMLFLOW_TRACKING_PASSWORD=s3cr=t $(touch ran)\n"
+            "PATH=/nowhere\nMLFLOW_TRACKING_TOKEN")
+    out = _tracking_env(tmp_path, text, 0o600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["MLFLOW_TRACKING_PASSWORD=s3cr=t $(touch ran)", "MLFLOW_TRACKING_USERNAME=gp-cluster"]
+    assert not (tmp_path / "ran").exists()  # read, never sourced
+    refused = _tracking_env(tmp_path, text, 0o640)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "chmod 600" in refused.stderr
+    assert refused.stdout == ""

@@ -49,3 +49,15 @@ def test_worker_failures_say_whether_ray_train_restarts():
     assert bar.lines[0] == "gp: worker failure 1: rank 1: node died (0); restarting the workers from the last checkpoint"
     assert bar.lines[1].startswith("gp: worker failure 2:") and bar.lines[1].endswith("from the last checkpoint")
     assert bar.lines[2].endswith("no restarts left (trainer.max_failures), the run fails")
+
+
+def test_a_data_error_on_a_worker_ends_the_fit_instead_of_being_retried():
+    from gp.errors import DataError, GpError
+
+    missing = DataError("on node w1 (10.0.0.11): dataset file /data/mnist/train-images-idx3-ubyte[.gz] not found")
+    with pytest.raises(DataError, match=r"^on node w1 \(10\.0\.0\.11\): dataset file"):
+        orchestrate._raise_plugin_error([RuntimeError("rank 0 is fine"), missing])  # the callback ends the fit
+    orchestrate._raise_plugin_error([GpError("a worker's other error"), OSError("node died")])  # these are retried
+    wrapped = RuntimeError("Training failed due to controller error")
+    wrapped.__cause__ = missing
+    assert orchestrate._worker_error(wrapped) == f"training failed: {missing}"
