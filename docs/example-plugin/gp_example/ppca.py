@@ -35,8 +35,9 @@ class PPCA(GenerativeModel):
         self.log_s = nn.Parameter(torch.zeros(()))  # log noise std
 
     def distribution(self):
-        cov = self.W @ self.W.T + self.log_s.exp() ** 2 * torch.eye(len(self.mu), device=self.mu.device)
-        return torch.distributions.MultivariateNormal(self.mu, covariance_matrix=cov)
+        """N(mu, W W^T + s^2 I) in low-rank form: O(D k^2), so 64x64 colour images (D = 12,288) fit."""
+        noise = (2 * self.log_s).exp().expand(len(self.mu))  # (D,) the variance s^2
+        return torch.distributions.LowRankMultivariateNormal(self.mu, self.W, noise)
 
     def log_prob(self, x):
         return self.distribution().log_prob(x.flatten(1))  # (B,) nats
