@@ -92,7 +92,7 @@ def test_checkpoint_round_trip(name, kind, shape, tmp_path):
         assert torch.equal(a, b), k
     fresh, _ = build(name, kind, shape)
     opts = fresh.configure_optimizers()
-    assert checkpoint.restore(payload, fresh, opts) == (3, 7)
+    assert checkpoint.restore(payload, fresh, opts) == (3, 7, 0)
 
 
 @pytest.mark.parametrize("name,kind,shape", CASES, ids=IDS)

@@ -45,6 +45,10 @@ class TrainerConfig(pydantic.BaseModel):
     samples: PositiveInt = Field(64, description="samples in the per-epoch image grid")
     steps_per_epoch: PositiveInt | None = Field(None, description="cap on steps per epoch")
     max_failures: NonNegativeInt = Field(2, description="worker-group restarts from the last checkpoint")
+    checkpoint_every_s: PositiveFloat = Field(
+        60.0, description="seconds between checkpoints within an epoch (a failure redoes at most about this much)")
+    checkpoint_every_steps: PositiveInt | None = Field(
+        None, description="also checkpoint every this many steps (besides every epoch's end)")
     grad_sync: Literal["updates", "ddp"] = Field(
         "updates", description="with several workers: average each update's gradients in one all-reduce, or torch DDP")
     cuda_graph: bool | Literal["auto"] = Field(

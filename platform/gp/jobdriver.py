@@ -38,7 +38,7 @@ def run_here(spec: dict) -> str:
     except GpError as exc:
         orchestrate.finish(run_id, "FAILED", str(exc))
         raise
-    c.update_run(run_id, status="RUNNING")
+    orchestrate.reopen(run_id)
     print(f"gp: run {run_id} ({job.plugin} on {job.data.name}) on the cluster, tracking at "
           f"{tracking.tracking_uri()}", flush=True)
     submitted = float(os.environ.get("GP_SUBMITTED_AT") or time.time())

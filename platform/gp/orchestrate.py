@@ -28,6 +28,7 @@ RAY_ENV = {
     "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0",
     "RAY_TRAIN_ENABLE_PRINT_PATCH": "0",
 }
+STOP_GRACE_S = 10.0  # what the workers get to commit a checkpoint when the job is stopped (gp.remote gives a job 20 s)
 # A local Ray starts its workers at niceness 15; training workers are the job, not background work.
 LOCAL_RAY_ENV = {"RAY_worker_niceness": "0"}
 
@@ -83,7 +84,7 @@ class Run(NamedTuple):
 def _open_run(job, registry) -> Run:
     """Create the job's run here, in the driver (so credentials never leave it), or reopen it."""
     if job.resume:  # the driver has opened MLflow already, to read the run's config
-        tracking.client().update_run(job.resume, status="RUNNING")
+        reopen(job.resume)
         return Run(job.resume)
     name = _ray_run_name(job)
     spec = tracking.run_spec(job, registry.origin(job.plugin))
@@ -141,6 +142,17 @@ def _conclude(run_id: str, events: list[dict]) -> str:
     return run_id
 
 
+def reopen(run_id: str) -> None:
+    """A resumed run is RUNNING again; the failure it ended with earlier moves from ``gp.failure``
+    to ``gp.failure.earlier`` (so a run that then finishes carries no failure)."""
+    c = tracking.client()
+    earlier = c.get_run(run_id).data.tags.get("gp.failure")
+    if earlier is not None:
+        c.set_tag(run_id, "gp.failure.earlier", earlier)
+        c.delete_tag(run_id, "gp.failure")
+    c.update_run(run_id, status="RUNNING")
+
+
 def finish(run_id: str, status: str, reason: str | None = None) -> None:
     c = tracking.client()
     if reason:
@@ -172,12 +184,17 @@ def _fit(job, run: Run, address, verbose, t0, announce: bool = False) -> list[di
     if announce:
         print(f"gp: run {run_id} ({job.plugin} on {job.data.name}), tracking at {tracking.tracking_uri()}", flush=True)
     bar, first = Bar(), None
-    while thread.is_alive():
-        thread.join(0.3)
-        records = ray.get(sink.drain.remote())
-        first = first or next((r for r in records if "step" in r), None) and time.time() - t0
-        _say_failures(bar, records, job.trainer.max_failures)
-        bar.update(records)
+    try:
+        while thread.is_alive():
+            thread.join(0.3)
+            records = ray.get(sink.drain.remote())
+            first = first or next((r for r in records if "step" in r), None) and time.time() - t0
+            _say_failures(bar, records, job.trainer.max_failures)
+            bar.update(records)
+    except KeyboardInterrupt:  # Ctrl-C, gp stop, SIGTERM: the workers commit a checkpoint where they are
+        if first:  # before any step there is nothing to keep
+            _stop_workers(sink, thread, bar)
+        raise
     bar.update(ray.get(sink.drain.remote()))
     bar.close()
     if first:
@@ -188,6 +205,21 @@ def _fit(job, run: Run, address, verbose, t0, announce: bool = False) -> list[di
     if "error" in outcome:
         raise GpError(_worker_error(outcome["error"]))
     return bar.events
+
+
+def _stop_workers(sink, thread, bar, grace: float = STOP_GRACE_S) -> None:
+    """Ask the workers to stop at their next read-back, keeping a checkpoint there; wait until
+    rank 0 says it is kept, the fit ends, or ``grace`` seconds pass (a second Ctrl-C: at once)."""
+    import ray
+
+    bar.bar.write("gp: stopping: the workers keep a checkpoint where they are ...")
+    sink.stop.remote()
+    deadline = time.monotonic() + grace
+    while thread.is_alive() and time.monotonic() < deadline:
+        thread.join(0.2)
+        bar.update(ray.get(sink.drain.remote(), timeout=5))
+        if any(e.get("event") == "stopped" for e in bar.events):
+            break
 
 
 def _driver_node_sink(Sink):

@@ -10,7 +10,7 @@ class Sink:
 
     def __init__(self):
         self.records: list[dict] = []
-        self._began = False
+        self._began, self._stop = False, False
 
     def push(self, record: dict) -> None:
         self.records.append(record)
@@ -19,6 +19,13 @@ class Sink:
         """Whether a worker of this job began before (so this one is a restart); marks it."""
         was, self._began = self._began, True
         return was
+
+    def stop(self) -> None:
+        """The driver asks the workers to stop at their next read-back, keeping a checkpoint."""
+        self._stop = True
+
+    def stopping(self) -> bool:
+        return self._stop
 
     def drain(self) -> list[dict]:
         out, self.records = self.records, []

@@ -13,8 +13,10 @@ import torch
 from gp.errors import GpError, first_line
 
 
-def state(model, optimizers: dict, epoch: int, step: int) -> dict:
-    """Everything needed to continue training after ``epoch`` epochs and ``step`` steps."""
+def state(model, optimizers: dict, epoch: int, step: int, epoch_step: int = 0, metrics: list | None = None) -> dict:
+    """Everything needed to continue training after ``epoch`` whole epochs and ``step`` steps
+    (``epoch_step`` of them into the next epoch, for a checkpoint taken within an epoch), and
+    the metric points it commits: ``[(step, wall time, {name: value})]`` (see gp.train.logger)."""
     return {
         "plugin": model.name,
         "model_config": model.config.model_dump(),
@@ -23,6 +25,8 @@ def state(model, optimizers: dict, epoch: int, step: int) -> dict:
         "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
         "epoch": epoch,
         "step": step,
+        "epoch_step": epoch_step,
+        "metrics": [[s, at, dict(values)] for s, at, values in metrics or []],
         "rng": torch.get_rng_state(),
     }
 
@@ -46,13 +50,14 @@ def load(path: str) -> dict:
         raise GpError(f"refusing to load checkpoint {path}: {first_line(exc, 200)}") from None
 
 
-def restore(payload: dict, model, optimizers: dict) -> tuple[int, int]:
-    """Load model and optimizer state; return (epochs done, steps done)."""
+def restore(payload: dict, model, optimizers: dict) -> tuple[int, int, int]:
+    """Load model and optimizer state; return (whole epochs done, steps done, steps done
+    into the next epoch)."""
     model.load_state_dict(payload["model"])
     for name, opt in optimizers.items():
         opt.load_state_dict(payload["optimizers"][name])
     torch.set_rng_state(payload["rng"])
-    return payload["epoch"], payload["step"]
+    return payload["epoch"], payload["step"], payload.get("epoch_step", 0)
 
 
 def build_model(payload: dict, registry):

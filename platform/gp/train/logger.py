@@ -1,4 +1,13 @@
-"""Rank 0's logging into the job's one MLflow run (asynchronous; flushed every epoch)."""
+"""Rank 0's logging into the job's one MLflow run.
+
+Metric points are committed with checkpoints: the loop holds each step's losses until the
+next checkpoint, which carries them; :meth:`RunLogger.commit` uploads the checkpoint, then
+logs its points and records the step they reach (tag ``gp.committed_step``). A worker group
+that restarts from that checkpoint redoes only steps that were never logged, so a run that
+survived any number of restarts has every step exactly once in its history, with the values
+of the trajectory that produced its model. If a worker died between the upload and the
+points, :meth:`RunLogger.recover` logs the missing ones from the checkpoint it resumes from.
+"""
 from __future__ import annotations
 
 import os
@@ -16,7 +25,13 @@ class NullLogger:
     def log_pictures(self, step, images):
         pass
 
-    def log_epoch(self, epoch, images, ckpt_path):
+    def log_epoch(self, epoch, images):
+        pass
+
+    def commit(self, ckpt_path, rows, step):
+        pass
+
+    def recover(self, rows, step):
         pass
 
     def tag(self, key, value):
@@ -87,13 +102,32 @@ class RunLogger(NullLogger):
         for future in queued:
             future.result()
 
-    def log_epoch(self, epoch: int, images: dict, ckpt_path: str | None) -> None:
-        """The epoch's pictures (image slider: key, step = epoch) and checkpoint."""
+    def log_epoch(self, epoch: int, images: dict) -> None:
+        """The epoch's pictures (image slider: key, step = epoch)."""
         self._wait_queued()
         self._log_images(epoch, images)
-        if ckpt_path:
-            self.client.log_artifact(self.run_id, ckpt_path, artifact_path="checkpoint")
+
+    def commit(self, ckpt_path: str, rows: list, step: int) -> None:
+        """Upload the checkpoint at ``step``, then log the points it carries (``rows``, the
+        steps since the previous commit) and record that they are in (``gp.committed_step``)."""
+        self._wait_queued()  # pictures queued before (a flush beside their logging would break it)
+        self.client.log_artifact(self.run_id, ckpt_path, artifact_path="checkpoint")
+        self.log_steps(rows)
         self.mlflow.flush_async_logging()
+        self.tag("gp.committed_step", str(step))
+
+    def recover(self, rows: list, step: int) -> None:
+        """Log the points of the checkpoint at ``step`` that its commit did not get to
+        (a worker died between the upload and the points); nothing if it did."""
+        committed = self.client.get_run(self.run_id).data.tags.get("gp.committed_step")
+        if not rows or (committed is not None and int(committed) >= step):
+            return
+        keys = {k for _, _, values in rows for k in values}
+        top = {k: max((m.step for m in self.client.get_metric_history(self.run_id, k)), default=0) for k in keys}
+        missing = [(s, at, {k: v for k, v in values.items() if s > top[k]}) for s, at, values in rows]
+        self.log_steps([r for r in missing if r[2]])
+        self.mlflow.flush_async_logging()
+        self.tag("gp.committed_step", str(step))
 
     def tag(self, key: str, value: str) -> None:
         self.client.set_tag(self.run_id, key, value)

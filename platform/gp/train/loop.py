@@ -7,6 +7,7 @@ and ``sink``.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shutil
@@ -48,18 +49,21 @@ def run(config: dict, session) -> dict:
     wrapped = session.prepare(model, t.grad_sync)
     check_sources(model, data)
     data.x, data.y = data.x.to(session.device), data.y.to(session.device)
-    epoch0, step, optimizers = _resume(session, model, t.epochs, _latest_checkpoint(config, session))
+    payload = _latest_checkpoint(config, session)
+    epoch0, step, within, optimizers = _resume(session, model, t.epochs, payload)
     stepper = build_stepper(wrapped, model, optimizers, t, session.device, session.grad_sync)
     reporter = Reporter(config.get("sink") if session.rank == 0 else None)
     held_out = _held_out(registry, job, model, session)
     logger = _logger(config, session)  # opens MLflow in a thread, beside the first steps' computation
-    loop = Loop(job, session, model, stepper, logger, reporter)
-    loop.held_out = held_out
-    try:
+    if payload:
+        logger.recover(payload.get("metrics", []), step)  # points its commit may not have logged
+    loop = Loop(job, session, model, stepper, logger, reporter, step)
+    loop.held_out, loop.sink = held_out, config.get("sink")
     loop.epoch_metrics = config.get("epoch_metrics")  # e.g. gp.sweep's eval metric: model -> {name: value}
-        if epoch0 == 0:  # a new run, not one resumed from a checkpoint
+    try:
+        if payload is None:  # a new run, not one resumed from a checkpoint
             loop.first_pictures(data)
-        return loop.epochs(data, epoch0, step)
+        return loop.epochs(data, epoch0, step, within)
     finally:
         logger.close()
 
@@ -72,7 +76,7 @@ def _latest_checkpoint(config: dict, session) -> dict | None:
     last epoch that was logged.
     """
     found = [checkpoint.load(p) for p in (session.checkpoint_path(), _mlflow_checkpoint(config, session)) if p]
-    return max(found, key=lambda c: c["epoch"], default=None)
+    return max(found, key=lambda c: c["step"], default=None)
 
 
 def _mlflow_checkpoint(config: dict, session) -> str | None:
@@ -101,13 +105,14 @@ def _may_have_checkpoint(config: dict, session) -> bool:
     return session.ask(sink.began)
 
 
-def _resume(session, model, epochs: int, payload: dict | None) -> tuple[int, int, dict]:
-    """Restore ``payload`` if any: (epochs done, steps done, optimizers)."""
-    done = payload["epoch"] if payload else 0
-    model.begin_phase(model.phases(epochs)[max(done - 1, 0)])
+def _resume(session, model, epochs: int, payload: dict | None) -> tuple[int, int, int, dict]:
+    """Restore ``payload`` if any: (whole epochs done, steps done, steps done into the next
+    epoch, optimizers). A checkpoint taken within an epoch resumes in that epoch's phase."""
+    done, within = (payload["epoch"], payload.get("epoch_step", 0)) if payload else (0, 0)
+    model.begin_phase(model.phases(epochs)[done if within else max(done - 1, 0)])
     optimizers = model.configure_optimizers()
     if not payload:
-        return 0, 0, optimizers
+        return 0, 0, 0, optimizers
     return (*checkpoint.restore(payload, model, optimizers), optimizers)
 
 
@@ -141,28 +146,39 @@ def _logger(config: dict, session):
 class Loop:
     """Epochs of steps; logging, non-finite checks, samples and checkpoints."""
 
-    def __init__(self, job, session, model, stepper, logger, reporter):
+    def __init__(self, job, session, model, stepper, logger, reporter, step: int = 0):
         self.job, self.t, self.session, self.model = job, job.trainer, session, model
         self.stepper, self.logger, self.report = stepper, logger, reporter
+        self.pending: list[tuple[int, float, dict]] = []  # points the next checkpoint commits (gp.train.logger)
+        self.committed, self.committed_at = step, time.time()  # the last checkpoint's step, and when
+        self.epoch_step = 0  # steps done in the current epoch
         self.buffer: list[tuple[int, float, dict]] = []  # (step, wall time, losses on the device)
-        self.bad = torch.zeros((), device=session.device)
+        self.bad = self.stop = torch.zeros((), device=session.device)
+        self.sink, self.asked = None, 0.0  # the driver's progress sink (asked whether to stop) and when last
         self.held_out = None
+        self.epoch_metrics = None  # optional: model -> {name: value}, on rank 0 at each epoch end
+        self.sums: dict[str, list[float]] = {}  # this epoch's loss totals and counts, for the epoch's report
 
-    def epochs(self, data, epoch0: int, step: int) -> dict:
+    def epochs(self, data, epoch0: int, step: int, within: int = 0) -> dict:
+        """Train from ``epoch0`` (``within`` of its steps done already) to the last epoch."""
         schedule = self.model.phases(self.t.epochs)
         for epoch in range(epoch0, self.t.epochs):
             if schedule[epoch] != self.model.phase:
                 self.model.begin_phase(schedule[epoch])
                 self.stepper.use(self.model.configure_optimizers())
             sources, per_epoch = self.model.batch_sources, self._steps_per_epoch(len(data.x))
-            for batch in batches(data, self.session.rank, self.session.world, self.t.batch_size,
-                                 self.t.seed, epoch, self.t.steps_per_epoch, sources):
-                step += 1
+            inputs = batches(data, self.session.rank, self.session.world, self.t.batch_size,
+                             self.t.seed, epoch, self.t.steps_per_epoch, sources)
+            self.epoch_step, within = within, 0
+            for batch in itertools.islice(inputs, self.epoch_step, None):  # the same batches as before a restart
+                step, self.epoch_step = step + 1, self.epoch_step + 1
                 self.buffer.append((step, time.time(), self.stepper(batch)))
-                if step % self.t.log_every == 0 and not self._flush(epoch, step, per_epoch):
-        self.epoch_metrics = None  # optional: model -> {name: value}, on rank 0 at each epoch end
-        self.sums: dict[str, list[float]] = {}  # this epoch's loss totals and counts, for the epoch's report
-                    return self._stop_nonfinite(epoch, step)
+                if step % self.t.log_every == 0:
+                    if not self._flush(epoch, step, per_epoch):
+                        return self._stop_nonfinite(epoch, step)
+                    if self.stop.item():
+                        return self._stopped(epoch, step)
+                    self._checkpoint_within(epoch, step)
             if not self._flush(epoch, step, per_epoch, force=True):
                 return self._stop_nonfinite(epoch, step)
             self._end_epoch(epoch + 1, step, data)
@@ -178,16 +194,37 @@ class Loop:
             return True
         keys = list(self.buffer[0][2])
         values = torch.stack([torch.stack([l[k] for k in keys]) for _, _, l in self.buffer])  # (S, K)
-        self.bad = self.session.all_max((~torch.isfinite(values)).any().float())
+        flags = torch.stack([(~torch.isfinite(values)).any().float(), self._stop_asked().to(values.device)])
+        self.bad, self.stop = self.session.all_max(flags).unbind()  # every rank learns rank 0's stop
         rows = [(s, at, dict(zip(keys, v))) for (s, at, _), v in zip(self.buffer, values.tolist())]
         self.buffer = []
         if self.bad.item():
             rows = [r for r in rows if all(math.isfinite(v) for v in r[2].values())]
-        self.logger.log_steps(rows)
+        if self.logger.records:
+            self.pending.extend(rows)  # logged when the next checkpoint commits them
+        for _, _, losses in rows:
+            for k, v in losses.items():
+                total = self.sums.setdefault(k, [0.0, 0])
+                total[0], total[1] = total[0] + v, total[1] + 1
         if rows:
             self.report({"epoch": epoch + 1, "epochs": self.t.epochs, "step": step,
                          "total_steps": per_epoch * self.t.epochs, "losses": rows[-1][2]}, force)
         return not self.bad.item()
+
+    def _stop_asked(self) -> torch.Tensor:
+        """1 if the driver asked to stop (``gp stop``, Ctrl-C); rank 0 asks at most once a second."""
+        now = time.monotonic()
+        if self.session.rank != 0 or not hasattr(self.sink, "stopping") or now - self.asked < 1:
+            return torch.zeros(())
+        self.asked = now
+        return torch.tensor(float(self.session.ask(self.sink.stopping)))
+
+    def _stopped(self, epoch: int, step: int) -> dict:
+        """Stop where the driver asked to, committing a checkpoint there (rank 0)."""
+        if self.session.rank == 0 and self.logger.records:
+            shutil.rmtree(self._commit(epoch, step, self.epoch_step), ignore_errors=True)
+        self.report({"event": "stopped", "step": step}, force=True)
+        return {"status": "stopped", "epochs": epoch, "step": step}
 
     def _stop_nonfinite(self, epoch: int, step: int) -> dict:
         msg = f"loss became NaN or infinite in epoch {epoch + 1} by step {step}; kept the checkpoint of epoch {epoch}"
@@ -196,25 +233,37 @@ class Loop:
         return {"status": "nonfinite", "epochs": epoch, "step": step, "message": msg}
 
     def _end_epoch(self, epoch: int, step: int, data) -> None:
-        """Samples and checkpoint on rank 0; every rank reports (a barrier)."""
-        for _, _, losses in rows:
-            for k, v in losses.items():
-                total = self.sums.setdefault(k, [0.0, 0])
-                total[0], total[1] = total[0] + v, total[1] + 1
+        """Samples and checkpoint on rank 0, which commits the epoch's metric points with it;
+        every rank reports (a barrier)."""
         directory, metrics = None, self._epoch_means()
         if self.session.rank == 0:
             if self.epoch_metrics is not None:
                 scores = self.epoch_metrics(self.model)
-                self.logger.log_steps([(step, time.time(), scores)])
+                self.pending += [(step, time.time(), scores)] if self.logger.records else []
                 metrics.update(scores)
-            images = self._pictures(data)
-            directory = self.session.scratch()
-            path = checkpoint.save(directory, checkpoint.state(self.model, self.stepper.optimizers, epoch, step))
-            self.logger.log_epoch(epoch, images, path)
+            self.logger.log_epoch(epoch, self._pictures(data))
+            directory = self._commit(epoch, step)
         self.session.report({"epoch": epoch, "step": step, **metrics}, directory, f"epoch-{epoch:04d}")
         if directory and not self.session.keeps_checkpoint_dirs:
             shutil.rmtree(directory, ignore_errors=True)
         self.report({"event": "epoch", "epoch": epoch}, force=True)
+
+    def _checkpoint_within(self, epoch: int, step: int) -> None:
+        """A checkpoint within the epoch (rank 0, into the run only) when ``trainer.checkpoint_every_s``
+        seconds or ``checkpoint_every_steps`` steps have passed since the last one."""
+        every = self.t.checkpoint_every_steps
+        due = time.time() - self.committed_at >= self.t.checkpoint_every_s or (every and step - self.committed >= every)
+        if self.session.rank != 0 or not self.logger.records or not due:
+            return
+        shutil.rmtree(self._commit(epoch, step, self.epoch_step), ignore_errors=True)
+
+    def _commit(self, epoch: int, step: int, within: int = 0) -> str:
+        """Save a checkpoint with the pending metric points and commit both to the run; its folder."""
+        directory = self.session.scratch()
+        payload = checkpoint.state(self.model, self.stepper.optimizers, epoch, step, within, self.pending)
+        self.logger.commit(checkpoint.save(directory, payload), self.pending, step)
+        self.pending, self.committed, self.committed_at = [], step, time.time()
+        return directory
 
     def _epoch_means(self) -> dict[str, float]:
         """Each loss's mean over the epoch's logged steps (reported with the epoch, e.g. to Ray Tune)."""
