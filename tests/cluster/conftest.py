@@ -3,9 +3,11 @@
 Everything runs on 127.0.0.1 inside a network namespace of its own that has only a
 loopback interface (outside one, Ray listens on the machine's routable address). The
 nodes and the server are started with the scripts in cluster/, exactly as docs/cluster.md
-tells a team to, and stopped by process id: the processes of a node are those whose
-command line names its --temp-dir, with their descendants, and at the end every process
-left in the namespace (`ip netns pids`), which only this run's processes can be in.
+tells a team to (the nodes log with their own MLflow account, 'gp-cluster', from a
+tracking.env file of mode 600; users submit with theirs), and stopped by process id: the
+processes of a node are those whose command line names its --temp-dir, with their
+descendants, and at the end every process left in the namespace (`ip netns pids`), which
+only this run's processes can be in.
 """
 from __future__ import annotations
 
