@@ -54,6 +54,13 @@ def test_the_preflight_check_feeds_the_plugin_floats(registry):
     preflight(cls, cls.Config(hidden=8, latent_dim=2), bytes_data())  # a uint8 batch would fail in its Linear
 
 
+def test_a_sweeps_loss_names_come_from_float_batches(registry):
+    from gp.sweep.objective import loss_names
+
+    cls = registry.model("vae")
+    assert "model/loss" in loss_names(cls, cls.Config(hidden=8, latent_dim=2), bytes_data(), 1)
+
+
 def job(root, plugin="vae", **model):
     return {"job": {"plugin": plugin, "model": {"hidden": 16, "latent_dim": 2, **model},
                     "data": {"name": "imagefolder", "root": str(root), "size": 8, "channels": 1},

@@ -22,6 +22,8 @@ def loss_names(cls, config, data, epochs: int) -> list[str]:
     """``UPDATE/NAME`` of every loss the model returns in any phase (no training step)."""
     import torch
 
+    from gp.data.spec import as_float
+
     names = []
     with torch.random.fork_rng(), torch.no_grad():
         model = cls(config, data.spec)
@@ -30,7 +32,7 @@ def loss_names(cls, config, data, epochs: int) -> list[str]:
             sources = dict(zip(model.updates, model.batch_sources))
             for update in dict.fromkeys(model.updates):
                 index = (data.y >= 0).nonzero()[:4, 0] if sources[update] == "labelled" else slice(0, 4)
-                names += [f"{update}/{k}" for k in model({"x": data.x[index], "y": data.y[index]}, update)]
+                names += [f"{update}/{k}" for k in model({"x": as_float(data.x[index]), "y": data.y[index]}, update)]
     return list(dict.fromkeys(names))
 
 
