@@ -212,7 +212,7 @@ def _stop_workers(sink, thread, bar, grace: float = STOP_GRACE_S) -> None:
     rank 0 says it is kept, the fit ends, or ``grace`` seconds pass (a second Ctrl-C: at once)."""
     import ray
 
-    bar.bar.write("gp: stopping: the workers keep a checkpoint where they are ...")
+    bar.write("gp: stopping: the workers keep a checkpoint where they are ...")
     sink.stop.remote()
     deadline = time.monotonic() + grace
     while thread.is_alive() and time.monotonic() < deadline:
@@ -238,7 +238,7 @@ def _say_failures(bar, records: list[dict], max_failures: int) -> None:
         seen += 1
         then = ("restarting the workers from the last checkpoint" if seen <= max_failures
                 else "no restarts left (trainer.max_failures), the run fails")
-        bar.bar.write(f"gp: worker failure {seen}: {r['message']}; {then}")
+        bar.write(f"gp: worker failure {seen}: {r['message']}; {then}")
 
 
 def _failure_reporter(sink):

@@ -50,12 +50,11 @@ class Reporter:
 
 
 class Bar:
-    """The driver's side: a tqdm bar over all steps of the job."""
+    """The driver's side: a tqdm bar over all steps of the job, shown from the first step on
+    (before it, the total is not known)."""
 
     def __init__(self, disable: bool = False):
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=0, unit="step", disable=disable, dynamic_ncols=True, leave=True)
+        self.disable, self.bar = disable, None
         self.events: list[dict] = []
 
     def update(self, records: list[dict]) -> None:
@@ -63,12 +62,26 @@ class Bar:
             if r.get("event"):
                 self.events.append(r)
                 continue
-            self.bar.total = r["total_steps"]
-            self.bar.n = r["step"]
+            bar = self._bar(r["total_steps"])
+            bar.total, bar.n = r["total_steps"], r["step"]
             losses = " ".join(f"{k}={v:.4g}" for k, v in r["losses"].items())
-            self.bar.set_description(f"epoch {r['epoch']}/{r['epochs']}", refresh=False)
-            self.bar.set_postfix_str(losses, refresh=False)
-            self.bar.refresh()
+            bar.set_description(f"epoch {r['epoch']}/{r['epochs']}", refresh=False)
+            bar.set_postfix_str(losses, refresh=False)
+            bar.refresh()
+
+    def _bar(self, total: int):
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="step", disable=self.disable, dynamic_ncols=True, leave=True)
+        return self.bar
+
+    def write(self, line: str) -> None:
+        """A line above the bar."""
+        from tqdm import tqdm
+
+        tqdm.write(line)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()

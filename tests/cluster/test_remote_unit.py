@@ -34,7 +34,6 @@ def test_a_stopped_driver_marks_its_run_killed(monkeypatch, stop):
 class _Bar:
     def __init__(self):
         self.events, self.lines = [], []
-        self.bar = self
 
     def write(self, line):
         self.lines.append(line)

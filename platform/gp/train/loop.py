@@ -18,7 +18,7 @@ import torch
 from gp.config import JobConfig
 from gp.contract import guard
 from gp.data.spec import as_float, load
-from gp.errors import GpError, first_line
+from gp.errors import DataError, GpError, first_line
 from gp.plugins import load_registry
 from gp.render import picture
 from gp.train import checkpoint, layout
@@ -127,14 +127,15 @@ def _held_out(registry, job, model, session):
 
 def _load(registry, job, split: str, session):
     """A split of the job's data; on a Ray worker, a dataset error names the worker's node
-    (a dataset can be on the driver's machine and missing on another)."""
+    (a dataset can be on the driver's machine and missing on another) and is a
+    :class:`~gp.errors.DataError`, which Ray Train does not retry."""
     try:
         return load(registry, job.data, split)
     except GpError as exc:
         node = getattr(session, "node", None)
         if node is None:
             raise
-        raise GpError(f"on node {node}: {first_line(exc)}") from None
+        raise DataError(f"on node {node}: {first_line(exc)}") from None
 
 
 def _logger(config: dict, session):
