@@ -154,8 +154,7 @@ class AAE(GenerativeModel):
     @torch.no_grad()
     def figures(self, data):
         """Held-out codes (by class) over prior samples (grey); with labels, styles (rows) x classes (columns)."""
-        x, y = data.x[:2000], data.y[:2000]
-        figs = {}
+        x, y, figs = data.x[:2000], data.y[:2000], {}
         if self.config.latent_dim >= 2:
             figs["codes_vs_prior"] = scatter(self.encode(x), self.prior(len(x)), labels=y)
         if self.k > 1 and data.spec.kind == "image":
@@ -165,40 +164,32 @@ class AAE(GenerativeModel):
 
     recipes = {
         "paper": Recipe(
-            "Makhzani et al. 2015, the MNIST likelihood experiment (section 3 and the appendix's experiment "
-            "details), on Fashion-MNIST. The paper trains by SGD with momentum and a step schedule and "
-            "reconstructs with squared error; gp uses Adam and Bernoulli cross-entropy", {
-                "model.hidden": (1000, "appendix: encoder, decoder and discriminator each have 2 ReLU layers of 1000 "
-                                 "units (recalled, not checked against the paper)"),
-                "model.latent_dim": (8, "appendix: an 8-D code for MNIST (recalled, not checked against the paper)"),
+            "Makhzani et al. 2015, section 3 and the appendix (its values recalled, not checked against the paper), "
+            "on Fashion-MNIST. The paper trains by SGD with momentum and a step schedule and reconstructs with "
+            "squared error; gp uses Adam and Bernoulli cross-entropy", {
+                "model.hidden": (1000, "appendix: encoder, decoder and discriminator each have 2 ReLU layers of 1000"),
+                "model.latent_dim": (8, "appendix: an 8-D code for MNIST"),
                 "model.prior": ("gaussian", "section 3: a Gaussian prior on the code"),
-                "model.prior_std": (5.0, "appendix: the prior's standard deviation for MNIST "
-                                    "(recalled, not checked against the paper)"),
-                "trainer.batch_size": (100, "appendix: mini-batches of 100 "
-                                       "(recalled, not checked against the paper)"),
+                "model.prior_std": (5.0, "appendix: the prior's standard deviation for MNIST"),
+                "trainer.batch_size": (100, "appendix: mini-batches of 100"),
                 "model.lr": (1e-3, "not the paper's (SGD with momentum 0.9): gp's Adam rate"),
                 "model.lr_adv": (2e-4, "not the paper's: Adam at Radford et al. 2016's 2e-4"),
                 "trainer.epochs": (100, "not the paper's (its schedule runs far longer); 100, a budget choice"),
                 "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
             }),
         "semi-supervised-100": Recipe(
-            "Makhzani et al. 2015, section 5: semi-supervised classification with 100 labels, on Fashion-MNIST; "
-            "gp's optimiser is Adam (the paper: SGD with momentum)", {
-                "model.variant": ("semi-supervised", "section 5: softmax y and Gaussian z, each matched to its prior "
-                                  "by its own discriminator, plus a classification phase"),
+            "Makhzani et al. 2015, section 5: semi-supervised classification with 100 labels, on Fashion-MNIST "
+            "(appendix values recalled, not checked); gp's optimiser is Adam (the paper: SGD with momentum)", {
+                "model.variant": ("semi-supervised", "section 5: softmax y and Gaussian z, each matched to its prior"),
                 "data.labelled": (100, "section 5, table 2: MNIST with 100 labels"),
-                "model.hidden": (1000, "appendix: 2 ReLU layers of 1000 units "
-                                 "(recalled, not checked against the paper)"),
-                "trainer.batch_size": (100, "appendix: mini-batches of 100 "
-                                       "(recalled, not checked against the paper)"),
+                "model.hidden": (1000, "appendix: 2 ReLU layers of 1000 units"),
+                "trainer.batch_size": (100, "appendix: mini-batches of 100"),
                 "trainer.epochs": (100, "not the paper's; 100, a budget choice"),
                 "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
             }),
         "cpu": Recipe("fits a 2-core CPU in a few minutes: 600 steps of smaller networks; not a paper setting", {
-            "model.hidden": (256, "2-core CPU budget"),
-            "trainer.batch_size": (100, "2-core CPU budget"),
-            "trainer.epochs": (3, "2-core CPU budget"),
-            "trainer.steps_per_epoch": (200, "2-core CPU budget: 600 steps in all"),
+            "model.hidden": (256, "2-core CPU budget"), "trainer.batch_size": (100, "2-core CPU budget"),
+            "trainer.epochs": (3, "2-core CPU budget"), "trainer.steps_per_epoch": (200, "600 steps in all"),
         }),
     }
 

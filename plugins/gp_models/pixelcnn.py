@@ -16,7 +16,8 @@ from torch import nn
 
 from gp import hookimpl
 from gp.recipes import Recipe
-from gp_models.autoregressive import Autoregressive, AutoregressiveConfig, MaskedConv2d, output_head, shift_down
+from gp_models.autoregressive import Autoregressive, AutoregressiveConfig
+from gp_models.masked import MaskedConv2d, output_head, shift_down
 
 FIRST_KERNEL, KERNEL = 7, 3
 

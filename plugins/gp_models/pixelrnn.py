@@ -17,7 +17,8 @@ from torch import nn
 
 from gp import hookimpl
 from gp.recipes import Recipe
-from gp_models.autoregressive import Autoregressive, AutoregressiveConfig, MaskedConv2d, output_head, shift_down
+from gp_models.autoregressive import Autoregressive, AutoregressiveConfig
+from gp_models.masked import MaskedConv2d, output_head, shift_down
 
 FIRST_KERNEL = 7
 
@@ -173,29 +174,22 @@ class PixelRNN(Autoregressive):
 
     recipes = {
         "paper": Recipe(
-            "van den Oord et al. 2016a, the Diagonal BiLSTM on binarised MNIST, on Fashion-MNIST binarised at "
-            "0.5; the paper trains with RMSProp, gp with Adam", {
-                "model.variant": ("diagonal", "table 4: the Diagonal BiLSTM "
-                                  "(recalled, not checked against the paper)"),
-                "model.layers": (7, "table 4: 7 layers (recalled, not checked against the paper)"),
-                "model.hidden": (16, "table 4: h = 16 (recalled, not checked against the paper)"),
-                "model.output": ("bernoulli", "binarised MNIST: one sigmoid output per pixel "
-                                 "(recalled, not checked against the paper)"),
-                "trainer.batch_size": (16, "training details: batches of 16 images for MNIST and CIFAR-10 "
-                                       "(recalled, not checked against the paper)"),
+            "van den Oord et al. 2016a, the Diagonal BiLSTM on binarised MNIST (values recalled, not checked against "
+            "the paper), on Fashion-MNIST binarised at 0.5; the paper trains with RMSProp, gp with Adam", {
+                "model.variant": ("diagonal", "table 4: the Diagonal BiLSTM"),
+                "model.layers": (7, "table 4: 7 layers"), "model.hidden": (16, "table 4: h = 16"),
+                "model.output": ("bernoulli", "binarised MNIST: one sigmoid output per pixel"),
+                "trainer.batch_size": (16, "training details: batches of 16 images for MNIST and CIFAR-10"),
                 "model.lr": (1e-3, "not the paper's (RMSProp, rates set per dataset): gp's Adam rate"),
                 "trainer.epochs": (10, "not stated; 10 epochs, a budget choice"),
                 "data.name": ("fashion-mnist", "gp's dataset; the paper's MNIST is data=mnist data.root=DIR"),
             }),
         "cpu": Recipe("fits a 2-core CPU in a few minutes: 200 steps of a 1-layer Row LSTM; not a paper setting", {
             "model.variant": ("row", "2-core CPU budget: the Row LSTM runs a row at a time"),
-            "model.hidden": (16, "2-core CPU budget"),
-            "model.layers": (1, "2-core CPU budget"),
+            "model.hidden": (16, "2-core CPU budget"), "model.layers": (1, "2-core CPU budget"),
             "model.output": ("bernoulli", "2-core CPU budget: one logit per pixel instead of 256"),
-            "trainer.batch_size": (32, "2-core CPU budget"),
-            "trainer.epochs": (2, "2-core CPU budget"),
-            "trainer.steps_per_epoch": (100, "2-core CPU budget: 200 steps in all"),
-            "trainer.samples": (16, "2-core CPU budget: sampling runs pixel by pixel"),
+            "trainer.batch_size": (32, "2-core CPU budget"), "trainer.epochs": (2, "2-core CPU budget"),
+            "trainer.steps_per_epoch": (100, "200 steps in all"), "trainer.samples": (16, "pixel-by-pixel sampling"),
         }),
     }
 

@@ -9,7 +9,7 @@ import torch
 
 from gp.data.spec import Dataset
 from gp.model import DataSpec
-from gp_models import autoregressive, pixelcnn, pixelrnn
+from gp_models import masked, pixelcnn, pixelrnn
 from gp_models.pixelcnn import PixelCNN
 from gp_models.pixelrnn import PixelRNN
 
@@ -74,12 +74,12 @@ def mask_a_as_b(original):
 
 
 @pytest.mark.parametrize("cls,variant,module,name", [
-    (PixelCNN, "plain", autoregressive, "causal_mask"), (PixelCNN, "gated", autoregressive, "causal_mask"),
-    (PixelRNN, "row", autoregressive, "causal_mask"), (PixelRNN, "diagonal", autoregressive, "causal_mask"),
+    (PixelCNN, "plain", masked, "causal_mask"), (PixelCNN, "gated", masked, "causal_mask"),
+    (PixelRNN, "row", masked, "causal_mask"), (PixelRNN, "diagonal", masked, "causal_mask"),
     (PixelCNN, "gated", pixelcnn, "shift_down"), (PixelRNN, "diagonal", pixelrnn, "shift_down"),
 ], ids=["plain-mask", "gated-mask", "row-mask", "diagonal-mask", "gated-no-shift", "diagonal-no-shift"])
 def test_the_causality_check_catches_a_broken_model(cls, variant, module, name, monkeypatch):
-    broken = mask_a_as_b(autoregressive.causal_mask) if name == "causal_mask" else (lambda x: x)
+    broken = mask_a_as_b(masked.causal_mask) if name == "causal_mask" else (lambda x: x)
     monkeypatch.setattr(module, name, broken)
     bad, _ = check_causality(build(cls, variant, (3, *SHAPE)), [(0, 0), (1, 5), (4, 5)], draws=1)
     assert bad, "a model that sees the pixel it predicts passed the causality check"
@@ -106,7 +106,7 @@ def test_the_causality_check_fails_if_green_sees_its_own_green_or_blue(cls, vari
     numerical check names exactly the outputs that break: mask A letting G see the input's G
     breaks G only; letting it see B breaks G and B (B's features see G's); mask B letting G
     features see B features (which see the input's R and G) breaks G only."""
-    monkeypatch.setattr(autoregressive, "causal_mask", centre_opened(autoregressive.causal_mask, kind, 1, seen))
+    monkeypatch.setattr(masked, "causal_mask", centre_opened(masked.causal_mask, kind, 1, seen))
     positions = [(0, 0), (1, 5), (4, 5)]
     bad, _ = check_causality(build(cls, variant, (3, *SHAPE), hidden=16), positions, draws=1)
     assert set(bad) == {(i, j, c) for i, j in positions for c in broken}, bad
