@@ -159,3 +159,22 @@ def test_options_are_checked_before_anything_loads(registry, tmp_path):
         validate(parse(["plugin=dcgan", "data=imagefolder", "data.kind=ring"]), registry)
     with pytest.raises(GpError, match="needs data.root=DIR"):
         load(registry, check_data_options(DataConfig(name="imagefolder"), registry), "train")
+
+
+def test_photos_are_turned_upright_and_hidden_files_are_not_read(registry, tmp_path, capsys):
+    a = np.zeros((40, 40, 3), np.uint8)
+    a[:20] = (255, 0, 0)  # stored: red on top, blue below
+    a[20:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: to be shown turned 90 degrees clockwise
+    root = tmp_path / "photos"
+    root.mkdir()
+    Image.fromarray(a).save(root / "turned.jpg", exif=exif, quality=95)
+    (root / "._turned.jpg").write_bytes(b"macOS resource fork")
+    (root / ".cache").mkdir()
+    (root / ".cache" / "thumb.png").write_text("not an image")
+    x = load(registry, config(registry, root, size=8), "train").x  # the only image: train has it, test none
+    assert x.shape == (1, 3, 8, 8)
+    red = x[0, 0].float()
+    assert red[:, -2:].min() > 200 and red[:, :2].max() < 50  # shown upright: red on the right
+    assert "warning" not in capsys.readouterr().err  # the hidden files were not even tried

@@ -11,9 +11,10 @@ The held-out split is ``ROOT/test/`` when that folder exists (training images th
 
 Decoding happens once: the decoded images (uint8, both splits) are kept in
 ``$GP_HOME/cache/imagefolder/`` under a key of the folder's contents (every image's path,
-size and modification time) and of ``size`` and ``channels``, so a later run (and every
+size and modification time) and of ``size``, ``channels`` and ``test_fraction``, so a later run (and every
 worker on the same machine) starts from the cache; a changed folder is decoded again.
-Unreadable files are skipped and named in one warning line.
+Unreadable files are skipped and named in one warning line; hidden files and folders (a name
+starting with ".") are not read.
 """
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def _walk(root: pathlib.Path, prefix: str):
     """(relative path, bytes, mtime ns) of every image file under ``root``, in any order."""
     with os.scandir(root) as entries:
         for e in entries:
+            if e.name.startswith("."):  # .DS_Store, ._x.jpg (macOS), .ipynb_checkpoints/
+                continue
             rel = prefix + e.name
             if e.is_dir():
                 yield from _walk(pathlib.Path(e.path), rel + "/")
@@ -81,7 +84,8 @@ def decode(path: str, size: int, channels: int) -> np.ndarray | None:
 
     try:
         with Image.open(path) as img:
-            img = ImageOps.fit(img.convert("L" if channels == 1 else "RGB"), (size, size),
+            upright = ImageOps.exif_transpose(img)  # photos stored sideways with an EXIF orientation
+            img = ImageOps.fit(upright.convert("L" if channels == 1 else "RGB"), (size, size),
                                Image.Resampling.BICUBIC)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
