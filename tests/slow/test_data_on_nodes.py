@@ -38,8 +38,9 @@ def test_a_dataset_missing_on_a_worker_node_is_one_line_naming_the_node(tmp_path
     (site / "gp_here_only.py").write_text(textwrap.dedent(PLUGIN))
     (site / "gp_here_only-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: gp-here-only\nVersion: 0.1\n")
     (site / "gp_here_only-0.1.dist-info" / "entry_points.txt").write_text("[gp]\nhere-only = gp_here_only\n")
-    proc = gp("submit", "plugin=vae", "data=here-only", "trainer.epochs=1", "trainer.max_failures=0",
+    proc = gp("submit", "plugin=vae", "data=here-only", "trainer.epochs=1",  # max_failures: 2 by default
               env={"GP_HOME": str(tmp_path / "home"), "PYTHONPATH": str(site)})
     line = one_line_error(proc)
     assert line.startswith(f"error: training failed: on node {socket.gethostname()} (")
     assert line.endswith("): dataset here-only: no folder /data/here-only; fix data.root")
+    assert "restarting" not in proc.stdout + proc.stderr  # a restarted worker would meet it again: no retry
