@@ -8,6 +8,7 @@ import time
 import pytest
 
 from gp import commands, tracking
+from gp.eval.command import run_eval
 from gp.errors import GpError
 
 
@@ -55,6 +56,8 @@ def test_sample_and_runs_say_the_server_refused_the_credentials(refusing, tmp_pa
         commands.sample_run("0" * 32, [], str(tmp_path / "x.png"))
     with pytest.raises(GpError, match=refused):
         commands.runs_table("gp", 5)
+    with pytest.raises(GpError, match=refused):
+        run_eval(["0" * 32], local=True)
 
 
 def _closed_port() -> int:
@@ -75,6 +78,8 @@ def test_a_server_that_is_down_is_waited_for_a_bounded_time_saying_so(monkeypatc
     assert 3 <= took < 6
     said = capsys.readouterr().err
     assert said.count("gp: waiting for the tracking server") == 1 and "up to 3 s" in said
+    with pytest.raises(GpError, match=rf"the tracking server at {uri} did not answer within 3 s"):
+        run_eval(["0" * 32], local=True)
 
 
 def test_a_local_store_is_never_waited_for(monkeypatch, tmp_path):

@@ -31,16 +31,12 @@ def load_run(run_id: str, registry) -> Loaded:
     """Download ``checkpoint/model.pt`` of a run and rebuild its model (one-line errors)."""
     from gp.train import checkpoint
 
-    c = tracking.client()
-    try:
+    c = tracking.command_client()  # a server that is down: said within seconds, one line after a bounded wait
+    with tracking.errors(otherwise=f"run {run_id} not found in {tracking.tracking_uri()}; 'gp runs' lists runs"):
         run = c.get_run(run_id)
-    except Exception:
-        raise GpError(f"run {run_id} not found in {tracking.tracking_uri()}; 'gp runs' lists runs") from None
     with tempfile.TemporaryDirectory(prefix="gp-eval-") as tmp:
-        try:
+        with tracking.errors(otherwise=f"run {run_id} has no checkpoint to evaluate (did it finish an epoch?)"):
             path = c.download_artifacts(run_id, "checkpoint/model.pt", tmp)
-        except Exception:
-            raise GpError(f"run {run_id} has no checkpoint to evaluate (did it finish an epoch?)") from None
         payload = checkpoint.load(path)
     model = checkpoint.build_model(payload, registry)
     return Loaded(run_id, payload, model, data_config(run, registry), run)
