@@ -160,6 +160,8 @@ def _init_ray(opts: Options) -> None:
     for key, value in {**RAY_ENV, **LOCAL_RAY_ENV}.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # trials log to MLflow, not CSV/JSON/TB
+    if not opts.verbose:  # Tune's new console output prints a configuration box even at verbose=0
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if ray.is_initialized():
         return
     level = logging.INFO if opts.verbose else logging.ERROR
