@@ -157,7 +157,8 @@ def train_entry(name: str, spec: tuple, args, quick: list[str]) -> dict:
         for e in stops:
             common = [f"trainer.epochs={e}", f"trainer.steps_per_epoch={per}"] + args.set
             job = ([f"resume={run_id}"] if run_id else
-                   [f"plugin={plugin}", f"recipe={recipe}", f"trainer.seed={seed}", *overrides, *quick])
+                   [f"plugin={plugin}", f"recipe={recipe}", f"trainer.seed={seed}", f"data.label_seed={seed}",
+                    *overrides, *quick])
             t0 = time.time()
             try:
                 run_id, size = submit(job + common)

@@ -77,3 +77,16 @@ def test_hide_labels_keeps_a_balanced_subset():
     d = hide_labels(digits(DataConfig(name="digits"), "train"), keep=100)
     kept = d.y[d.y >= 0]
     assert len(kept) == 100 and kept.bincount().tolist() == [10] * 10
+
+
+def test_data_label_seed_draws_other_labels_and_the_eval_baseline_uses_the_same_ones():
+    from gp.data.spec import load
+    from gp.plugins import load_registry
+
+    registry = load_registry()
+    draws = [load(registry, DataConfig(name="digits", labelled=50, label_seed=s)) for s in (0, 0, 1)]
+    kept = [set((d.y >= 0).nonzero().squeeze(1).tolist()) for d in draws]
+    assert kept[0] == kept[1] and kept[0] != kept[2] and len(kept[2]) == 50  # seeded, and a new seed is a new draw
+    assert (draws[2].y[draws[2].y >= 0].bincount() == 5).all()  # still balanced
+    again = hide_labels(digits(DataConfig(name="digits"), "train"), 50, 1)  # what gp eval's labels-only baseline draws
+    assert set((again.y >= 0).nonzero().squeeze(1).tolist()) == kept[2]

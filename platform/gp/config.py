@@ -27,6 +27,7 @@ class DataConfig(pydantic.BaseModel):
     name: str = Field("fashion-mnist", description="registered dataset name (gp plugins lists them)")
     limit: PositiveInt | None = Field(None, description="use only the first N training examples")
     labelled: PositiveInt | None = Field(None, description="keep N training labels (balanced by class); the rest become -1")
+    label_seed: int = Field(0, description="seed of the draw of the labels data.labelled keeps")
 
 
 class TrainerConfig(pydantic.BaseModel):

@@ -58,7 +58,7 @@ def load(registry, cfg, split: str = "train") -> Dataset:
     if split != "train":
         return data
     data = data.subset(cfg.limit)
-    return hide_labels(data, cfg.labelled) if cfg.labelled else data
+    return hide_labels(data, cfg.labelled, cfg.label_seed) if cfg.labelled else data
 
 
 def hide_labels(data: Dataset, keep: int, seed: int = 0) -> Dataset:

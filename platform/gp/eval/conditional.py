@@ -34,12 +34,13 @@ def gan_train(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, test_y: to
     return accuracy(net, test_x, test_y)
 
 
-def labels_only(train, test, labelled: int, cfg: ClassifierConfig = ClassifierConfig()) -> float:
+def labels_only(train, test, labelled: int, seed: int = 0, cfg: ClassifierConfig = ClassifierConfig()) -> float:
     """Test accuracy of the reference CNN trained from scratch on the ``labelled`` examples a
-    run with ``data.labelled`` kept (the same balanced, seeded choice): what the labels alone give."""
+    run with ``data.labelled`` and ``data.label_seed=seed`` kept (the same balanced, seeded
+    choice): what the labels alone give."""
     from gp.data.spec import hide_labels
 
-    kept = hide_labels(train, labelled)
+    kept = hide_labels(train, labelled, seed)
     mask = kept.y >= 0
     with torch.enable_grad():
         net = fit(train.x[mask], kept.y[mask], train.spec.num_classes, dataclasses.replace(cfg, seed=cfg.seed + 2))

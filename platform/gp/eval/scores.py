@@ -33,7 +33,7 @@ class Context:
     cache_key: dict
     k: int | None = None
     classifier: dict | None = None
-    labelled: int | None = None  # the run's data.labelled: training labels it kept
+    labelled: tuple[int, int] | None = None  # the run's data.labelled and data.label_seed: the labels it kept
 
     @functools.cached_property
     def real(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -172,8 +172,9 @@ def accuracy(ctx: Context) -> dict:
     right = sum(int((model.classify(x[i:i + 1000]) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000))
     out = {"accuracy": right / max(len(x), 1)}
     if ctx.labelled:
-        baseline = lambda: {"accuracy_labels_only": labels_only(ctx.train, test, ctx.labelled)}  # noqa: E731
-        out |= ctx.floor(f"labels-only-{ctx.labelled}", baseline)
+        (kept, seed), name = ctx.labelled, "labels-only-{}".format("-".join(map(str, ctx.labelled)))
+        baseline = lambda: {"accuracy_labels_only": labels_only(ctx.train, test, kept, seed)}  # noqa: E731
+        out |= ctx.floor(name, baseline)
     return out
 
 

@@ -59,11 +59,13 @@ def data_config(run, registry):
     return check_data_options(cfg, registry)
 
 
-def labelled(run) -> int | None:
-    """The run's ``data.labelled`` (training labels it kept), or None."""
+def labelled(run) -> tuple[int, int] | None:
+    """The run's ``data.labelled`` (training labels it kept) and ``data.label_seed`` (their
+    draw), or None."""
     raw = json.loads(run.data.tags.get("gp.config", "{}")).get("data") or {}
     value = raw.get("labelled", run.data.params.get("data.labelled"))
-    return None if value in (None, "None") else int(value)
+    seed = raw.get("label_seed", run.data.params.get("data.label_seed", 0))
+    return None if value in (None, "None") else (int(value), int(seed))
 
 
 def log_results(run_id: str, metrics: dict, figures: dict, tags: dict, step: int = 0) -> None:
