@@ -34,6 +34,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "models"
 STAGES = (0.1, 0.3, 1.0)
+# Models that train in phases: a shorter trainer.epochs schedules their phases anew (fewer
+# pretraining epochs per layer), so a stage would not be a point of the full run; scored at the end only.
+PHASED = ("sae", "sdae")
 MIN_EPOCHS = 10  # a reduced budget keeps at least this many epochs, so the stages land on epochs
 MODELS = ("ae", "linear-ae", "dae", "cae", "scae", "sae", "sdae", "vae", "cvae", "aae",
           "gan", "dcgan", "lsgan", "pixelcnn", "pixelrnn")
@@ -151,7 +154,7 @@ def train_entry(name: str, spec: tuple, args, quick: list[str]) -> dict:
            "values": {k: [v, src] for k, (v, src) in rec.values.items()}, "overrides": overrides,
            "budget": args.budget if not quick else "quick", "steps_per_epoch_full": full, "runs": {}}
     for seed in seeds:
-        staged = seed == seeds[0] and name in MODELS  # the extra runs and seeds: the last stage only
+        staged = seed == seeds[0] and name in MODELS and name not in PHASED  # extra runs, seeds: the end only
         stops = sorted({max(1, round(f * epochs)) for f in (STAGES if staged else (1.0,))})
         run_id, stages = None, []
         for e in stops:

@@ -143,3 +143,17 @@ def test_a_resumed_run_keeps_its_earlier_failure_aside():
     run = tracking.client().get_run(run_id)
     assert run.info.status == "FINISHED" and "gp.failure" not in run.data.tags
     assert run.data.tags["gp.failure.earlier"].startswith("interrupted")
+
+
+def test_a_resume_with_more_epochs_continues_in_the_checkpoints_phase():
+    """A phased model (greedy pretraining, then fine-tuning) resumed with a longer
+    trainer.epochs, which schedules its phases anew: it restores the optimizers of the phase it
+    was in (no KeyError) and then follows the new schedule."""
+    def sae(epochs: int) -> dict:
+        config = job(run_id, epochs=epochs)
+        config["job"]["plugin"], config["job"]["model"] = "sae", {"hidden": [16, 8], "pretrain_epochs": 2}
+        return config
+
+    run_id = new_run()  # 3 epochs: pretrain-1, pretrain-2, finetune; 5: two of each pretraining, then finetune
+    assert loop.run(sae(3), LocalSession())["step"] == 3 * 32
+    assert loop.run(sae(5), LocalSession())["step"] == 5 * 32

@@ -26,6 +26,7 @@ def state(model, optimizers: dict, epoch: int, step: int, epoch_step: int = 0, m
         "epoch": epoch,
         "step": step,
         "epoch_step": epoch_step,
+        "phase": model.phase,  # the phase its optimizers belong to (a resume may schedule phases anew)
         "metrics": [[s, at, dict(values)] for s, at, values in metrics or []],
         "rng": torch.get_rng_state(),
     }

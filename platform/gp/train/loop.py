@@ -107,9 +107,11 @@ def _may_have_checkpoint(config: dict, session) -> bool:
 
 def _resume(session, model, epochs: int, payload: dict | None) -> tuple[int, int, int, dict]:
     """Restore ``payload`` if any: (whole epochs done, steps done, steps done into the next
-    epoch, optimizers). A checkpoint taken within an epoch resumes in that epoch's phase."""
+    epoch, optimizers). Training resumes in the checkpoint's phase (its optimizers' phase),
+    even if a new ``trainer.epochs`` schedules phases differently; the loop then moves on."""
     done, within = (payload["epoch"], payload.get("epoch_step", 0)) if payload else (0, 0)
-    model.begin_phase(model.phases(epochs)[done if within else max(done - 1, 0)])
+    scheduled = model.phases(epochs)[min(done if within else max(done - 1, 0), epochs - 1)]
+    model.begin_phase(payload.get("phase", scheduled) if payload else scheduled)
     optimizers = model.configure_optimizers()
     if not payload:
         return 0, 0, 0, optimizers
