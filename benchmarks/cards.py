@@ -48,6 +48,17 @@ SHOWN = ("fid", "class_coverage", "recall", "accuracy", "nll_nats", "bits_per_di
 OPS = {">=": float.__ge__, ">": float.__gt__, "<": float.__lt__, "<=": float.__le__}
 
 
+
+def spreads_note(results: dict) -> str:
+    """What the spreads over seeds vary: label draws too where the runs set ``data.label_seed``."""
+    semi = [e for name, e in results["entries"].items() if "semi" in name and "runs" in e]
+    if semi and all(e.get("label_draws") for e in semi):
+        return ("Spreads over seeds vary `trainer.seed` and `data.label_seed` together: each seed is a new "
+                "draw of the 100 labelled images as well as a new initialisation.")
+    return ("Spreads over seeds vary `trainer.seed` (initialisation, batches, noise) with the same 100 labelled "
+            "images: these runs predate `data.label_seed`, so they are not spreads over label draws; "
+            "`benchmarks/model_cards.py` now sets `data.label_seed` to each seed.")
+
 def fmt(v) -> str:
     return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
 
@@ -205,9 +216,7 @@ def index(results: dict) -> str:
         "| run | model | recipe | budget | passes | wall s | headline (last stage) | FD | class coverage | recall |",
         "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
         "## Published orderings, checked from results.json", "", *[f"- {c}" for c in checks], "",
-        "Spreads over seeds vary `trainer.seed` (initialisation, batches, noise) with the same 100 labelled "
-        "images: gp picks `data.labelled` with a fixed seed (0, in `gp.data.spec.hide_labels`), so these are not "
-        "spreads over label draws; those need a `data.label_seed` key in gp.", "",
+        spreads_note(results), "",
         "## Floors", "", *floors(results), "",
         "## Grid of 25 Gaussians (`gp eval` metric `modes`)", "",
         "| run | modes captured | high-quality share | reverse KL (nats) |", "|---|---|---|---|", *modes, "",

@@ -152,7 +152,8 @@ def train_entry(name: str, spec: tuple, args, quick: list[str]) -> dict:
         epochs, per = 3, 2
     out = {"plugin": plugin, "recipe": recipe, "description": rec.description, "epochs": epochs,
            "values": {k: [v, src] for k, (v, src) in rec.values.items()}, "overrides": overrides,
-           "budget": args.budget if not quick else "quick", "steps_per_epoch_full": full, "runs": {}}
+           "budget": args.budget if not quick else "quick", "steps_per_epoch_full": full, "runs": {},
+           "label_draws": True}  # each seed also draws the labels (data.label_seed)
     for seed in seeds:
         staged = seed == seeds[0] and name in MODELS and name not in PHASED  # extra runs, seeds: the end only
         stops = sorted({max(1, round(f * epochs)) for f in (STAGES if staged else (1.0,))})
