@@ -44,12 +44,13 @@ def test_run_has_params_tags_and_status(finished, c):
     assert (finished[0] / "ray_results" / t["gp.ray_run"]).is_dir()  # named before the run existed
 
 
-def test_a_tracking_store_that_cannot_create_the_run_fails_in_one_line(tmp_path):
+def test_a_tracking_server_that_is_down_fails_in_one_line_before_ray_starts(tmp_path):
     env = {"GP_HOME": str(tmp_path / "home"), "MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
-           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "GP_TRACKING_TIMEOUT": "2"}
     proc = gp("submit", "plugin=vae", "data=digits", "trainer.epochs=1", env=env, timeout=300)
-    assert proc.returncode != 0
-    assert one_line_error(proc).startswith("error: could not create the run in http://127.0.0.1:9: ")
+    assert proc.returncode != 0 and "gp: waiting for the tracking server" in proc.stderr
+    assert one_line_error(proc).startswith("error: the tracking server at http://127.0.0.1:9 did not answer within 2 s")
+    assert not (tmp_path / "home" / "ray_results").exists()  # refused before Ray started
 
 
 def test_every_step_logged_and_one_image_per_epoch(finished, c):
