@@ -230,7 +230,8 @@ class Loop:
         return {"status": "stopped", "epochs": epoch, "step": step}
 
     def _stop_nonfinite(self, epoch: int, step: int) -> dict:
-        msg = f"loss became NaN or infinite in epoch {epoch + 1} by step {step}; kept the checkpoint of epoch {epoch}"
+        msg = (f"loss became NaN or infinite in epoch {epoch + 1} by step {step}; "
+               f"kept the last checkpoint, at step {self.committed}")
         self.logger.tag("gp.failure", msg)
         self.report({"event": "nonfinite", "message": msg}, force=True)
         return {"status": "nonfinite", "epochs": epoch, "step": step, "message": msg}
