@@ -146,8 +146,11 @@ def train_entry(name: str, spec: tuple, args, quick: list[str]) -> dict:
     epochs = rec.values.get("trainer.epochs", (5, ""))[0]
     full, per = steps_per_epoch(plugin, recipe, overrides + quick, args.budget)
     if args.budget < 1 and epochs > MIN_EPOCHS and not any(k.endswith("epochs") for k in rec.values if k != "trainer.epochs"):
-        # fewer, longer epochs: each epoch's checkpoint and grid cost the same on a small budget
-        per, epochs = max(1, round(args.budget * full * epochs / MIN_EPOCHS)), MIN_EPOCHS
+        # fewer, longer epochs (each epoch's checkpoint and grid cost the same on a small budget),
+        # each at most one pass: trainer.steps_per_epoch is a cap
+        total = args.budget * full * epochs
+        epochs = max(MIN_EPOCHS, math.ceil(total / full))
+        per = max(1, round(total / epochs))
     if quick:
         epochs, per = 3, 2
     out = {"plugin": plugin, "recipe": recipe, "description": rec.description, "epochs": epochs,

@@ -137,7 +137,19 @@ def test_mode_stats_on_perfect_and_collapsed_samples():
     one = mode_stats(centres[3] + 0.01 * gauss(1000, 2), centres, std)
     assert one["modes_captured"] == 1 and one["reverse_kl"] == pytest.approx(math.log(25), rel=1e-6)
     off = mode_stats(centres[:1] + 0.5, centres, std)  # between modes: no high-quality sample
-    assert off["hq_fraction"] == 0 and off["modes_captured"] == 0
+    assert off["hq_fraction"] == 0 and off["modes_captured"] == 0 and off["modes_hit"] == 0
+    assert good["modes_hit"] == 25 and one["modes_hit"] == 1
+
+
+def test_modes_hit_counts_a_single_sample_among_the_first_2500_as_pacgans_code_does():
+    from gp.data.builtin import STD, centres
+    from gp.eval.modes import mode_stats
+
+    centres, std = centres("grid"), STD["grid"]
+    points = centres[0].repeat(3000, 1)  # all on mode 0 ...
+    points[5], points[2600] = centres[1], centres[2]  # ... but one on mode 1, and one on mode 2 after 2,500
+    out = mode_stats(points, centres, std)
+    assert out["modes_hit"] == 2 and out["modes_captured"] == 1  # one sample is below a fifth of the uniform share
 
 
 def test_toy2d_declares_its_modes_for_evaluation_ring_on_a_circle_of_radius_two():

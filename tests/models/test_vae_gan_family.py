@@ -239,6 +239,42 @@ def test_dcgan_at_64x64_is_the_papers_network():
     assert model.sample(2).shape == (2, 3, 64, 64)
 
 
+def test_pacgan_arch_is_the_official_2d_network_and_its_parameter_count():
+    """Lin et al. 2018's 2-D code: G = 4 x [Linear (no bias), BatchNorm, ReLU] of 400, then a
+    Linear to 2; D = 3 maxout layers of 200 units x 5 pieces, then a Linear to 1; N(0, 0.02) weights."""
+    model = build("gan", tiny_data("points").spec, arch="pacgan", latent_dim=2, g_hidden=400, d_hidden=200)
+    g, d = model.generator, model.discriminator
+    linears = [m for m in g.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features, m.bias is not None) for m in linears] == \
+        [(2, 400, False), (400, 400, False), (400, 400, False), (400, 400, False), (400, 2, True)]
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in g.modules()) == 4
+    assert [m.out_features for m in d.modules() if isinstance(m, nn.Linear)] == [1000, 1000, 1000, 1]
+    assert sum(p.numel() for p in d.parameters()) == (2 * 1000 + 1000) + 2 * (200 * 1000 + 1000) + 201
+    w = torch.cat([m.weight.flatten() for m in linears])
+    assert abs(w.std().item() - 0.02) < 0.001 and all(not m.bias.any() for m in d.modules() if isinstance(m, nn.Linear))
+
+
+def test_maxout_takes_the_largest_piece_of_each_unit():
+    from gp_models.pacgan import Maxout
+
+    layer = Maxout(1, 2, pieces=3)
+    with torch.no_grad():
+        layer.linear.weight.copy_(torch.tensor([[1.0], [-1.0], [2.0], [0.0], [-3.0], [0.5]]))
+        layer.linear.bias.zero_()
+    assert layer(torch.tensor([[1.0], [-2.0]])).tolist() == [[2.0, 0.5], [2.0, 6.0]]
+
+
+def test_pacgan_arch_trains_and_samples_with_population_statistics():
+    data = tiny_data("points", n=64)
+    model = build("gan", data.spec, arch="pacgan", latent_dim=2, g_hidden=16, d_hidden=8)
+    losses = Stepper(model, model, model.configure_optimizers())({"x": data.x[:16], "y": data.y[:16]})
+    assert set(losses) >= {"discriminator/loss", "generator/loss"}
+    model.eval()
+    torch.manual_seed(1)
+    one = model.sample(1)  # a batch of one: BatchNorm uses its running statistics
+    assert one.shape == (1, 2) and torch.isfinite(one).all()
+
+
 def test_dcgan_optimizers_and_latent_walk():
     model = build("dcgan")
     for opt in model.configure_optimizers().values():

@@ -108,8 +108,8 @@ def centres(kind: str) -> torch.Tensor:
     if kind == "ring":  # 8 Gaussians on a circle of radius 2 (VEEGAN)
         a = torch.arange(8) * 2 * torch.pi / 8
         return 2 * torch.stack([torch.cos(a), torch.sin(a)], 1)
-    if kind == "grid":  # 25 Gaussians on a 5x5 grid (VEEGAN, PacGAN)
-        g = torch.arange(-2, 3, dtype=torch.float32)
+    if kind == "grid":  # 25 Gaussians at (i, j), i, j in -4, -2, 0, 2, 4 (PacGAN's config.py)
+        g = torch.arange(-4, 5, 2, dtype=torch.float32)
         return torch.cartesian_prod(g, g)
     raise GpError(f"unknown toy2d kind '{kind}': use ring, grid or swissroll")
 

@@ -43,6 +43,8 @@ ROWS = (
     Row("GAN-test accuracy", "gan_test", "GAN-test", floors=(("classifier", "gan_test_real"),)),
     Row("GAN-train accuracy", "gan_train", "GAN-train", floors=(("real", "gan_train_real"),)),
     Row("modes captured", "modes_captured", "modes", floors=((TEST, "modes_captured_real"),), note="of {modes_total:.0f}"),
+    Row("modes hit", "modes_hit", "hit", floors=((TEST, "modes_hit_real"),),
+        note="at least one high-quality sample among 2,500 (PacGAN's code)"),
     Row("high-quality samples", "hq_fraction", "HQ", floors=((TEST, "hq_fraction_real"),), note="within 3 std of a mode"),
     Row("reverse KL to uniform", "reverse_kl", "rKL", floors=((TEST, "reverse_kl_real"),), note="nats"),
 )

@@ -15,7 +15,7 @@ EPOCH_METRICS = {"fid": "fid", "kid": "kid", "cs": "classifier_score", "pr": "pr
 #: value keys that name their metric directly (eval/recall is the pr metric's recall).
 VALUE_KEYS = {"fid": "fid", "kid": "kid", "classifier_score": "cs", "class_coverage": "cs", "precision": "pr",
               "recall": "pr", "1nn_accuracy": "1nn", "modes_captured": "modes", "hq_fraction": "modes",
-              "reverse_kl": "modes"}
+              "reverse_kl": "modes", "modes_hit": "modes"}
 
 
 def loss_names(cls, config, data, epochs: int) -> list[str]:
