@@ -65,6 +65,8 @@ def parse_args(argv=None):
                    "as it is (e.g. trainer.samples=16: the per-epoch grid)")
     p.add_argument("--extra", action="store_true", help="also the EXTRA runs (with --only: those named)")
     p.add_argument("--out", type=pathlib.Path, default=OUT)
+    p.add_argument("--rescore", default="", help="no training: gp eval these metrics again on the last stage of "
+                   "every run of the --only entries (after gp eval gained a number), merged into results.json")
     p.add_argument("--quick", action="store_true", help="a few steps on digits into a temp GP_HOME and --out")
     return p.parse_args(argv)
 
@@ -190,6 +192,15 @@ def train_entry(name: str, spec: tuple, args, quick: list[str]) -> dict:
     return out
 
 
+def rescore(entry: dict, args) -> None:
+    """gp eval ``args.rescore`` on the last stage of each of ``entry``'s runs; the values join that stage's."""
+    for run in entry.get("runs", {}).values():
+        last = run["stages"][-1]
+        last["metrics"] |= evaluate(run["run_id"], args.rescore, args.n)
+        last["evals"] = last.get("evals", []) + [[args.rescore, args.n]]
+        print(f"[cards] rescored {run['run_id'][:8]} with {args.rescore}", flush=True)
+
+
 def sample_grid(run_id: str, path: pathlib.Path) -> str | None:
     gp = pathlib.Path(sys.executable).with_name("gp")
     got = subprocess.run([str(gp), "sample", run_id, "n=64", "--out", str(path)], capture_output=True, text=True)
@@ -214,7 +225,10 @@ def main(argv=None) -> int:
     if "entries" not in results:  # an older format: start again
         results = {"entries": {}}
     t0 = time.time()
-    for name, spec in entries(args).items():
+    for name in (entries(args) if args.rescore else ()):
+        rescore(results["entries"][name], args)
+        path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n")
+    for name, spec in ({} if args.rescore else entries(args)).items():
         print(f"[cards] {name}: {spec[0]} recipe {spec[1]} {' '.join(spec[2])} budget {args.budget}", flush=True)
         started = time.time()
         try:

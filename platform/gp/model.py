@@ -107,8 +107,10 @@ class GenerativeModel(nn.Module):
     channels_last: ClassVar[bool] = True
     #: Optional capabilities: ``encode(x)`` (B, *shape) -> (B, d), ``decode(z)`` (B, d) ->
     #: (B, *shape), ``log_prob(x[, k])`` -> (B,) nats, ``classify(x)`` (B, *shape) -> (B,)
-    #: predicted classes; ``figures(data)`` -> {name: uint8 array}.
-    encode = decode = log_prob = classify = figures = None
+    #: predicted classes; ``class_logits(x)`` (B, *shape) -> (B, K), the logits behind
+    #: ``classify``, with gradients (``gp eval`` trains a fresh model's on the labels alone, a
+    #: baseline for semi-supervised accuracy); ``figures(data)`` -> {name: uint8 array}.
+    encode = decode = log_prob = classify = class_logits = figures = None
     # ---- end of class-level declarations
 
     def __init__(self, config: ModelConfig, data: DataSpec):

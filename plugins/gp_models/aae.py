@@ -143,9 +143,13 @@ class AAE(GenerativeModel):
     @torch.no_grad()
     def classify(self, x):
         """Most probable class under the encoder's q(y|x), (B,) (semi-supervised only)."""
+        return self.class_logits(x).argmax(1)
+
+    def class_logits(self, x):
+        """Logits (B, K) of the encoder's q(y|x) (semi-supervised only)."""
         if not self.semi:
             raise ValueError("aae: classify needs variant=semi-supervised")
-        return self.split(x)[1].argmax(1)
+        return self.split(x)[1]
 
     @torch.no_grad()
     def sample(self, n, y=None):

@@ -98,7 +98,11 @@ class CVAE(GenerativeModel):
     @torch.no_grad()
     def classify(self, x):
         """Most probable class under q(y|x), (B,)."""
-        return self.classifier(x.flatten(1)).argmax(1)
+        return self.class_logits(x).argmax(1)
+
+    def class_logits(self, x):
+        """Logits (B, K) of q(y|x)."""
+        return self.classifier(x.flatten(1))
 
     @torch.no_grad()
     def sample(self, n, y=None):

@@ -36,5 +36,6 @@ def test_a_semi_supervised_run_gets_its_accuracy_and_the_labels_only_baseline(re
     run_id = train_run("aae", {"name": "digits", "labelled": 100}, {**tiny, "variant": "semi-supervised"},
                        batch_size=64, epochs=2)
     m = evaluate(run_id, Options(n=120, local=True, metrics="accuracy")).metrics
-    assert set(m) == {"n", "accuracy", "accuracy_labels_only"}
+    assert set(m) == {"n", "accuracy", "accuracy_labels_only", "accuracy_scratch"}
     assert 0 <= m["accuracy"] <= 1 and 0.3 < m["accuracy_labels_only"] <= 1  # a CNN on 100 digits beats chance (0.1)
+    assert 0.3 < m["accuracy_scratch"] <= 1  # so does the AAE's own encoder, trained on the 100 labels alone

@@ -160,3 +160,33 @@ def test_toy2d_declares_its_modes_for_evaluation_ring_on_a_circle_of_radius_two(
     assert ring.centres.shape == (8, 2) and torch.allclose(ring.centres.norm(dim=1), torch.full((8,), 2.0))
     assert ring.std == 0.02 and toy2d(DataConfig(name="toy2d", kind="grid"), "test").modes.centres.shape == (25, 2)
     assert toy2d(DataConfig(name="toy2d", kind="swissroll"), "test").modes is None  # no modes: no mode metrics
+
+
+def test_scratch_accuracy_trains_a_fresh_copy_of_the_models_classifier_on_the_kept_labels_only(monkeypatch):
+    from gp.data.spec import DataSpec, Dataset, hide_labels
+    from gp.eval.conditional import scratch_accuracy
+
+    class Linear(torch.nn.Module):  # a model whose classifier is one linear layer on 2-D points
+        def __init__(self, config, data):
+            super().__init__()
+            self.config, self.data, self.net = config, data, torch.nn.Linear(2, 2)
+
+        device = torch.device("cpu")
+
+        def class_logits(self, x):
+            return self.net(x)
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(400) % 2
+    x = torch.randn(400, 2, generator=g) * 0.3 + torch.stack([y * 2.0 - 1, torch.zeros(400)], 1)  # two blobs
+    spec = DataSpec((2,), 2, "points")
+    train, test = Dataset(x[:300], y[:300], spec), Dataset(x[300:], y[300:], spec)
+    model = Linear(None, spec)
+    before = model.net.weight.clone()
+    assert scratch_accuracy(model, train, test, labelled=10, seed=3) > 0.95  # 10 labels separate two blobs
+    assert torch.equal(model.net.weight, before)  # the run's own model is untouched
+    kept = hide_labels(train, 10, 3)
+    assert int((kept.y >= 0).sum()) == 10
+    wrong = lambda d, n, s: Dataset(d.x, torch.where(kept.y >= 0, 1 - d.y, -1), spec)  # noqa: E731 the same 10, mislabelled
+    monkeypatch.setattr("gp.data.spec.hide_labels", wrong)
+    assert scratch_accuracy(model, train, test, labelled=10, seed=3) < 0.1  # it learns those 10 labels and no others

@@ -45,3 +45,31 @@ def labels_only(train, test, labelled: int, seed: int = 0, cfg: ClassifierConfig
     with torch.enable_grad():
         net = fit(train.x[mask], kept.y[mask], train.spec.num_classes, dataclasses.replace(cfg, seed=cfg.seed + 2))
     return accuracy(net, test.x, test.y)
+
+
+SCRATCH_STEPS = 500  # full-batch Adam steps on the kept labels: far past 100% training accuracy
+
+
+def scratch_accuracy(model, train, test, labelled: int, seed: int = 0, steps: int = SCRATCH_STEPS) -> float:
+    """Test accuracy of the model's own classifier network (``class_logits``), freshly
+    initialised and trained from scratch on the ``labelled`` examples the run kept (the same
+    seeded draw) and nothing else: the papers' supervised baseline for semi-supervised accuracy."""
+    from gp.data.spec import as_float, hide_labels
+
+    torch.manual_seed(seed)
+    fresh = type(model)(model.config, model.data).to(model.device)
+    kept = hide_labels(train, labelled, seed)
+    mask = kept.y >= 0
+    x, y = as_float(train.x[mask]).to(model.device), kept.y[mask].to(model.device)  # (N, *shape), (N,)
+    opt = torch.optim.Adam(fresh.parameters(), lr=1e-3)
+    with torch.enable_grad():  # metrics run under no_grad
+        fresh.train()
+        for _ in range(steps):
+            loss = torch.nn.functional.cross_entropy(fresh.class_logits(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    fresh.eval()
+    right = sum(int((fresh.class_logits(as_float(test.x[i:i + 1000]).to(model.device)).argmax(1)
+                     == test.y[i:i + 1000].to(model.device)).sum()) for i in range(0, len(test.x), 1000))
+    return right / max(len(test.x), 1)

@@ -164,8 +164,9 @@ def modes(ctx: Context) -> dict:
 
 def accuracy(ctx: Context) -> dict:
     """Test accuracy of the model's own ``classify`` on the whole test set; beside it, with
-    ``data.labelled=N``, the reference CNN trained from scratch on the same N labels only."""
-    from gp.eval.conditional import labels_only
+    ``data.labelled=N``, the reference CNN and the model's own classifier network, each trained
+    from scratch on the same N labels only."""
+    from gp.eval.conditional import labels_only, scratch_accuracy
 
     model, test = ctx.model, ctx.test
     x, y = test.x.to(model.device), test.y.to(model.device)
@@ -175,6 +176,8 @@ def accuracy(ctx: Context) -> dict:
         (kept, seed), name = ctx.labelled, "labels-only-{}".format("-".join(map(str, ctx.labelled)))
         baseline = lambda: {"accuracy_labels_only": labels_only(ctx.train, test, kept, seed)}  # noqa: E731
         out |= ctx.floor(name, baseline)
+        if callable(getattr(model, "class_logits", None)):
+            out["accuracy_scratch"] = scratch_accuracy(model, ctx.train, test, kept, seed)
     return out
 
 
