@@ -45,6 +45,8 @@ FLOORS = [
      "a likelihood model beats independent per-pixel categoricals on the same discretisation"),
 ]
 PACGAN_GAN = ("17.3 ± 0.8", "0.948 ± 0.007", "0.70 ± 0.07")  # Lin et al. 2018, Table 1, 2D-grid, GAN (standard errors)
+# (key, their mean, their standard error over 10 runs): "near" = within 2 sd of their runs, sd = se * sqrt(10)
+PACGAN_NEAR = (("modes_hit", 17.3, 0.8), ("hq_fraction", 0.948, 0.007))
 HEADLINES = ("modes_captured", "accuracy", "nll_nats", "fid", "recon_mse")  # the first a run has
 SHOWN = ("fid", "class_coverage", "recall", "accuracy", "nll_nats", "bits_per_dim", "recon_mse", "modes_captured")
 OPS = {">=": float.__ge__, ">": float.__gt__, "<": float.__lt__, "<=": float.__le__}
@@ -60,6 +62,25 @@ def spreads_note(results: dict) -> str:
     return ("Spreads over seeds vary `trainer.seed` (initialisation, batches, noise) with the same 100 labelled "
             "images: these runs predate `data.label_seed`, so they are not spreads over label draws; "
             "`benchmarks/model_cards.py` now sets `data.label_seed` to each seed.")
+
+def near_pacgan(results: dict) -> str:
+    """Whether gan-grid lands near PacGAN's GAN (Table 1): within 2 sd of their 10 runs on each number."""
+    m = next(iter(final(results["entries"].get("gan-grid", {}))), {})
+    if not all(isinstance(m.get(k), (int, float)) for k, _, _ in PACGAN_NEAR):
+        return "- gan-grid near PacGAN's GAN (Lin et al. 2018, Table 1): not measured"
+    parts, ok = [], True
+    for key, mean, se in PACGAN_NEAR:
+        sd = se * 10 ** 0.5
+        held = abs(m[key] - mean) <= 2 * sd
+        ok &= held
+        parts.append(f"{key} {m[key]:.4g} against {mean:g} (2 sd of their runs: {mean - 2 * sd:.4g} to {mean + 2 * sd:.4g})")
+    verdict = "**reproduced**" if ok else "**disagrees**"
+    return f"- gan-grid near PacGAN's GAN (Lin et al. 2018, Table 1), within 2 sd of their 10 runs: {verdict} ({'; '.join(parts)})"
+
+
+def linked(name: str, target: str | None) -> str:
+    return f"[{name}]({target})" if target else name
+
 
 def fmt(v) -> str:
     return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
@@ -201,6 +222,15 @@ def card(name: str, entry: dict, template: string.Template, family: str = "") ->
     return template.substitute(fields)
 
 
+def full_hours(entry: dict) -> float | None:
+    """At most the hours one seed of ``entry`` would train at the recipe's full budget on the
+    hardware it ran on: its training seconds (each stage's start-up included) over its budget."""
+    b, runs = entry.get("budget"), list(entry.get("runs", {}).values())
+    if not isinstance(b, (int, float)) or not runs:
+        return None
+    return round(sum(st["train_s"] for st in runs[0]["stages"]) / b / 3600, 2)
+
+
 def index(results: dict) -> str:
     rows = []
     for name, e in results["entries"].items():
@@ -211,7 +241,7 @@ def index(results: dict) -> str:
         head = headline(last["metrics"])
         link = f"[{name}]({name}.md)" if e.get("card") else name
         rows.append(f"| {link} | {e['plugin']} | {e['recipe']} {' '.join(e.get('overrides', []))} | "
-                    f"{budget_line(e)} | {last['passes']:.3g} | {e.get('wall_s', 0):.0f} | "
+                    f"{budget_line(e)} | {last['passes']:.3g} | {e.get('wall_s', 0):.0f} | {fmt(full_hours(e))} | "
                     f"{head or '-'} {fmt(last['metrics'].get(head))} | "
                     + " | ".join(fmt(last["metrics"].get(k)) for k in ("fid", "class_coverage", "recall")) + " |")
     from model_cards import EXTRA, MODELS
@@ -219,7 +249,7 @@ def index(results: dict) -> str:
     absent = [n for n in (*MODELS, *EXTRA) if n not in results["entries"]]
     rows += [f"", f"Not in this results.json (not run): {', '.join(absent)}."] if absent else []
     checks = [check(results, o)[1] for o in ORDERINGS]
-    modes = [f"| {n} | {budget_line(e)} | {fmt(m.get('modes_captured'))} of {fmt(m.get('modes_total'))} | "
+    modes = [f"| {linked(n, e.get('grid'))} | {budget_line(e)} | {fmt(m.get('modes_captured'))} of {fmt(m.get('modes_total'))} | "
              f"{fmt(m.get('modes_hit'))} | {fmt(m.get('hq_fraction'))} | {fmt(m.get('reverse_kl'))} |"
              for n, e in results["entries"].items() for m in final(e)[:1] if "modes_captured" in m]
     hw = next((e["hardware"] for e in results["entries"].values() if "hardware" in e), {})
@@ -230,8 +260,12 @@ def index(results: dict) -> str:
         "`python benchmarks/model_cards.py` (training and `gp eval`) and `python benchmarks/cards.py` (these pages, "
         "from [results.json](results.json)). Hardware: "
         f"{hw.get('cpu')} ({hw.get('cpus')} CPUs, shared), GPU {hw.get('gpu') or 'none'}.", "",
-        "| run | model | recipe | budget | passes | wall s | headline (last stage) | FD | class coverage | recall |",
-        "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+        "| run | model | recipe | budget | passes | wall s | paper budget here (h) | headline (last stage) | FD | "
+        "class coverage | recall |", "|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+        "\"Paper budget here\" is at most one seed's training time at the recipe's full budget on this hardware: "
+        "its training seconds over its budget, with each stage's start-up (about 20 s) scaled up too, so an upper "
+        f"bound, loosest for the smallest budgets: {sum(h for h in map(full_hours, results['entries'].values()) if h):.0f} h "
+        "for the whole set.", "",
         "## Published orderings, checked from results.json", "", *[f"- {c}" for c in checks], "",
         spreads_note(results), "",
         "## Floors", "", *floors(results), "",
@@ -239,7 +273,7 @@ def index(results: dict) -> str:
         "| run | budget | modes captured (a fifth of the uniform share) | modes hit (PacGAN's code) | "
         "high-quality share | reverse KL (nats) |", "|---|---|---|---|---|---|", *modes,
         f"| GAN, Lin et al. 2018, Table 1 (mean of 10 runs) | 400,000 updates | - | {PACGAN_GAN[0]} | "
-        f"{PACGAN_GAN[1]} | {PACGAN_GAN[2]} |", "",
+        f"{PACGAN_GAN[1]} | {PACGAN_GAN[2]} |", "", near_pacgan(results), "",
         "Regenerate: `python benchmarks/model_cards.py [--only NAME,...] [--budget F] [--extra]`, then "
         "`python benchmarks/cards.py`.", ""])
 

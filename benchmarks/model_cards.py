@@ -201,9 +201,9 @@ def rescore(entry: dict, args) -> None:
         print(f"[cards] rescored {run['run_id'][:8]} with {args.rescore}", flush=True)
 
 
-def sample_grid(run_id: str, path: pathlib.Path) -> str | None:
+def sample_grid(run_id: str, path: pathlib.Path, n: int = 64) -> str | None:
     gp = pathlib.Path(sys.executable).with_name("gp")
-    got = subprocess.run([str(gp), "sample", run_id, "n=64", "--out", str(path)], capture_output=True, text=True)
+    got = subprocess.run([str(gp), "sample", run_id, f"n={n}", "--out", str(path)], capture_output=True, text=True)
     return path.name if got.returncode == 0 else None
 
 
@@ -240,8 +240,8 @@ def main(argv=None) -> int:
         entry["hardware"] = hardware()
         entry["date"], entry["commit"] = time.strftime("%Y-%m-%d %H:%M"), commit()
         first = next(iter(entry.get("runs", {}).values()), None)
-        if first and name in MODELS:
-            entry["grid"] = sample_grid(first["run_id"], args.out / f"{name}.png")
+        if first and (name in MODELS or name.endswith("-grid")):  # a grid of images, or a scatter of 2-D points
+            entry["grid"] = sample_grid(first["run_id"], args.out / f"{name}.png", 2500 if name.endswith("-grid") else 64)
         results["entries"][name] = entry
         path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n")
     print(f"[cards] done in {time.time() - t0:.0f}s; results in {path}", flush=True)
