@@ -28,8 +28,9 @@ class AdversarialConfig(ModelConfig):
 
 
 class GANConfig(AdversarialConfig):
-    g_hidden: int = Field(1200, gt=0, description="units in each of the 2 hidden generator layers")
-    d_hidden: int = Field(512, gt=0, description="units in each of the 2 hidden discriminator layers")
+    g_hidden: int = Field(1200, gt=0, description="units in each hidden generator layer (2 layers; 4 with arch=pacgan)")
+    d_hidden: int = Field(512, gt=0, description="units in each hidden discriminator layer "
+                          "(2 layers; 3 maxout layers with arch=pacgan)")
     loss: str = Field("nonsaturating", pattern="^(nonsaturating|minimax)$", description="generator loss")
     arch: str = Field("mlp", pattern="^(mlp|pacgan)$", description="mlp (2 hidden layers each) or pacgan "
                       "(PacGAN's 2-D networks: 4 batch-normalised generator layers, 3 maxout discriminator layers)")
