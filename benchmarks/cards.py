@@ -73,7 +73,8 @@ def near_pacgan(results: dict) -> str:
         sd = se * 10 ** 0.5
         held = abs(m[key] - mean) <= 2 * sd
         ok &= held
-        parts.append(f"{key} {m[key]:.4g} against {mean:g} (2 sd of their runs: {mean - 2 * sd:.4g} to {mean + 2 * sd:.4g})")
+        parts.append(f"{key} {m[key]:.4g} against {mean:g}, {'inside' if held else 'outside'} "
+                     f"{mean - 2 * sd:.4g} to {mean + 2 * sd:.4g}")
     verdict = "**reproduced**" if ok else "**disagrees**"
     return f"- gan-grid near PacGAN's GAN (Lin et al. 2018, Table 1), within 2 sd of their 10 runs: {verdict} ({'; '.join(parts)})"
 
