@@ -79,6 +79,17 @@ def near_pacgan(results: dict) -> str:
     return f"- gan-grid near PacGAN's GAN (Lin et al. 2018, Table 1), within 2 sd of their 10 runs: {verdict} ({'; '.join(parts)})"
 
 
+def shown(name: str) -> int:
+    """Samples in an entry's picture (benchmarks/model_cards.py: 2,500 points for a grid run, else 64 images)."""
+    return 2500 if name.endswith("-grid") else 64
+
+
+def dataset_of(entry: dict) -> str:
+    """The dataset an entry trained on: its overrides' ``data=``, else its recipe's ``data.name``."""
+    given = [o.split("=", 1)[1] for o in entry.get("overrides", []) if o.startswith("data=")]
+    return given[-1] if given else entry.get("values", {}).get("data.name", ["fashion-mnist"])[0]
+
+
 def linked(name: str, target: str | None) -> str:
     return f"[{name}]({target})" if target else name
 
@@ -204,6 +215,8 @@ def card(name: str, entry: dict, template: string.Template, family: str = "") ->
     gpu = f", GPU {hw['gpu']}" if hw.get("gpu") else ", no GPU"
     fields = {
         "name": name, "description": entry.get("description", ""), "family": family or entry["plugin"],
+        "heldout": ("the 10,000 held-out toy2d points (nothing is tuned on them)" if dataset_of(entry) == "toy2d"
+                    else "the Fashion-MNIST test set (nothing is tuned on it)"),
         "recipe": entry["recipe"] + (" " + " ".join(entry["overrides"]) if entry.get("overrides") else ""),
         "date": entry.get("date", "-"), "commit": entry.get("commit", "-"), "budget_line": budget_line(entry),
         "recipe_rows": "\n".join(f"| {k} | {fmt(v)} | {src} |" for k, (v, src) in entry["values"].items()),
@@ -212,7 +225,7 @@ def card(name: str, entry: dict, template: string.Template, family: str = "") ->
         "per_epoch": last["steps"] // max(last["epochs"], 1), "batch": last["batch"],
         "passes": f"{last['passes']:.3g}", "examples": last["examples"], "wall": f"{entry.get('wall_s', 0):.0f} s",
         "train_s": round(sum(s["train_s"] for s in stages), 1), "eval_s": round(sum(s["eval_s"] for s in stages), 1),
-        "grid": f"![{name} samples]({entry['grid']})\n\n64 samples (`gp sample {run['run_id']} n=64`)."
+        "grid": f"![{name} samples]({entry['grid']})\n\n{shown(name)} samples (`gp sample {run['run_id']} n={shown(name)}`)."
         if entry.get("grid") else "No sample grid.",
         "headline": head, "history": "\n".join(history), "converged": converged,
         "final_rows": "\n".join(finals), "others": others,
