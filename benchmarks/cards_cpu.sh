@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 export GP_HOME=${GP_HOME:-/tmp/gp-cards-home}
 run() { "$PY" benchmarks/model_cards.py --n 2000 --slow-n 500 --set trainer.samples=16 "$@"; }
-run --budget 0.005 --only vae,gan
+run --budget 0.005 --only vae
+run --budget 0.3 --only gan
 run --budget 0.5 --only dcgan
 run --budget 0.003 --only lsgan
 run --budget 0.002 --only pixelcnn
