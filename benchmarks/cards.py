@@ -79,11 +79,6 @@ def near_pacgan(results: dict) -> str:
     return f"- gan-grid near PacGAN's GAN (Lin et al. 2018, Table 1), within 2 sd of their 10 runs: {verdict} ({'; '.join(parts)})"
 
 
-def shown(name: str) -> int:
-    """Samples in an entry's picture (benchmarks/model_cards.py: 2,500 points for a grid run, else 64 images)."""
-    return 2500 if name.endswith("-grid") else 64
-
-
 def dataset_of(entry: dict) -> str:
     """The dataset an entry trained on: its overrides' ``data=``, else its recipe's ``data.name``."""
     given = [o.split("=", 1)[1] for o in entry.get("overrides", []) if o.startswith("data=")]
@@ -191,6 +186,8 @@ def budget_line(entry: dict) -> str:
 
 
 def card(name: str, entry: dict, template: string.Template, family: str = "") -> str:
+    from model_cards import picture_n
+
     run = next(iter(entry["runs"].values()))
     stages, hw = run["stages"], entry.get("hardware", {})
     last = stages[-1]
@@ -225,7 +222,7 @@ def card(name: str, entry: dict, template: string.Template, family: str = "") ->
         "per_epoch": last["steps"] // max(last["epochs"], 1), "batch": last["batch"],
         "passes": f"{last['passes']:.3g}", "examples": last["examples"], "wall": f"{entry.get('wall_s', 0):.0f} s",
         "train_s": round(sum(s["train_s"] for s in stages), 1), "eval_s": round(sum(s["eval_s"] for s in stages), 1),
-        "grid": f"![{name} samples]({entry['grid']})\n\n{shown(name)} samples (`gp sample {run['run_id']} n={shown(name)}`)."
+        "grid": f"![{name} samples]({entry['grid']})\n\n{picture_n(name)} samples (`gp sample {run['run_id']} n={picture_n(name)}`)."
         if entry.get("grid") else "No sample grid.",
         "headline": head, "history": "\n".join(history), "converged": converged,
         "final_rows": "\n".join(finals), "others": others,

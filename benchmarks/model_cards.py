@@ -9,6 +9,7 @@ keeps no metric code: a number ``gp eval`` lacks belongs in ``gp eval``.
 
     python benchmarks/model_cards.py [--only vae,gan] [--recipe paper] [--budget F] [--n N]
     python benchmarks/model_cards.py --quick --only vae   # smoke run on digits, temp GP_HOME
+    python benchmarks/model_cards.py --rescore accuracy --only aae-semi-100   # gp eval again, no training
 
 ``--budget F`` trains F of the recipe's steps: the steps per epoch scaled by F, then, where
 the recipe has more than 10 epochs and no schedule counted in epochs (the stacks' pretraining
@@ -201,6 +202,11 @@ def rescore(entry: dict, args) -> None:
         print(f"[cards] rescored {run['run_id'][:8]} with {args.rescore}", flush=True)
 
 
+def picture_n(name: str) -> int:
+    """Samples in an entry's picture: a scatter of 2,500 points for a grid run, else 64 images."""
+    return 2500 if name.endswith("-grid") else 64
+
+
 def sample_grid(run_id: str, path: pathlib.Path, n: int = 64) -> str | None:
     gp = pathlib.Path(sys.executable).with_name("gp")
     got = subprocess.run([str(gp), "sample", run_id, f"n={n}", "--out", str(path)], capture_output=True, text=True)
@@ -241,7 +247,7 @@ def main(argv=None) -> int:
         entry["date"], entry["commit"] = time.strftime("%Y-%m-%d %H:%M"), commit()
         first = next(iter(entry.get("runs", {}).values()), None)
         if first and (name in MODELS or name.endswith("-grid")):  # a grid of images, or a scatter of 2-D points
-            entry["grid"] = sample_grid(first["run_id"], args.out / f"{name}.png", 2500 if name.endswith("-grid") else 64)
+            entry["grid"] = sample_grid(first["run_id"], args.out / f"{name}.png", picture_n(name))
         results["entries"][name] = entry
         path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n")
     print(f"[cards] done in {time.time() - t0:.0f}s; results in {path}", flush=True)

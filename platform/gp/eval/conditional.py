@@ -38,13 +38,20 @@ def labels_only(train, test, labelled: int, seed: int = 0, cfg: ClassifierConfig
     """Test accuracy of the reference CNN trained from scratch on the ``labelled`` examples a
     run with ``data.labelled`` and ``data.label_seed=seed`` kept (the same balanced, seeded
     choice): what the labels alone give."""
+    x, y = kept_examples(train, labelled, seed)
+    with torch.enable_grad():
+        net = fit(x, y, train.spec.num_classes, dataclasses.replace(cfg, seed=cfg.seed + 2))
+    return accuracy(net, test.x, test.y)
+
+
+def kept_examples(train, labelled: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (N, *shape) examples and (N,) labels a run with ``data.labelled=N`` and
+    ``data.label_seed=seed`` kept (the same balanced, seeded draw as training)."""
     from gp.data.spec import hide_labels
 
     kept = hide_labels(train, labelled, seed)
     mask = kept.y >= 0
-    with torch.enable_grad():
-        net = fit(train.x[mask], kept.y[mask], train.spec.num_classes, dataclasses.replace(cfg, seed=cfg.seed + 2))
-    return accuracy(net, test.x, test.y)
+    return train.x[mask], kept.y[mask]
 
 
 SCRATCH_STEPS = 500  # full-batch Adam steps on the kept labels: far past 100% training accuracy
@@ -54,13 +61,12 @@ def scratch_accuracy(model, train, test, labelled: int, seed: int = 0, steps: in
     """Test accuracy of the model's own classifier network (``class_logits``), freshly
     initialised and trained from scratch on the ``labelled`` examples the run kept (the same
     seeded draw) and nothing else: the papers' supervised baseline for semi-supervised accuracy."""
-    from gp.data.spec import as_float, hide_labels
+    from gp.data.spec import as_float
 
     torch.manual_seed(seed)
     fresh = type(model)(model.config, model.data).to(model.device)
-    kept = hide_labels(train, labelled, seed)
-    mask = kept.y >= 0
-    x, y = as_float(train.x[mask]).to(model.device), kept.y[mask].to(model.device)  # (N, *shape), (N,)
+    x, y = kept_examples(train, labelled, seed)
+    x, y = as_float(x).to(model.device), y.to(model.device)  # (N, *shape), (N,)
     opt = torch.optim.Adam(fresh.parameters(), lr=1e-3)
     with torch.enable_grad():  # metrics run under no_grad
         fresh.train()
@@ -70,6 +76,4 @@ def scratch_accuracy(model, train, test, labelled: int, seed: int = 0, steps: in
             loss.backward()
             opt.step()
     fresh.eval()
-    right = sum(int((fresh.class_logits(as_float(test.x[i:i + 1000]).to(model.device)).argmax(1)
-                     == test.y[i:i + 1000].to(model.device)).sum()) for i in range(0, len(test.x), 1000))
-    return right / max(len(test.x), 1)
+    return accuracy(fresh.class_logits, as_float(test.x).to(model.device), test.y.to(model.device))
