@@ -293,6 +293,34 @@ class Cluster:
             time.sleep(1)
         raise AssertionError(f"job {job_id} still {info['status']} after {timeout} s")
 
+    def wait_idle(self, timeout: float = 180) -> float:
+        """Wait until no placement group holds or waits for the nodes' CPUs (a previous test's
+        job may still be releasing its workers); return the seconds waited."""
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            if not [g for g in self.state("placement_groups") if g["state"] != "REMOVED"]:
+                return time.time() - t0
+            time.sleep(0.5)
+        raise AssertionError(f"the cluster was not idle after {timeout} s:\n{self.explain(None)}")
+
+    def explain(self, job_id: str | None) -> str:
+        """What a failed wait shows: the job's state and logs, the cluster's live actors and
+        placement groups (each part best-effort)."""
+        reads = {"actors": lambda: [(a["class_name"], a["state"], a.get("pid"), self.node_of(a.get("pid") or 0))
+                                    for a in self.state("actors") if a["state"] != "DEAD"],
+                 "placement groups": lambda: [(g["placement_group_id"][:8], g["state"], g.get("bundles"))
+                                              for g in self.state("placement_groups") if g["state"] != "REMOVED"]}
+        if job_id:
+            reads["job"] = lambda: {k: self.job(job_id).get(k) for k in ("status", "message", "job_id")}
+            reads["logs"] = lambda: self.gp("logs", job_id, "--address", self.address, "--all", timeout=60).stdout[-4000:]
+        parts = []
+        for what, read in reads.items():
+            try:
+                parts.append(f"{what}: {read()}")
+            except Exception as error:  # noqa: BLE001 - a diagnosis must not hide the failure
+                parts.append(f"{what}: could not read ({error!r})")
+        return "\n".join(parts)
+
     # --- clients ---
     def gp(self, *args, env=None, timeout=600) -> subprocess.CompletedProcess:
         return subprocess.run(self.ns.cmd(BIN / "gp", *args), env=env or self.env(), capture_output=True,

@@ -49,13 +49,23 @@ def wait_until(check, timeout: float, what: str, every: float = 0.5):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def wait_steps(cluster, run_id: str, n: int, timeout: float = 300) -> int:
-    """Wait until the run has logged step ``n``; return the last step logged."""
+def wait_steps(cluster, run_id: str, n: int, job_id: str, timeout: float = 300) -> int:
+    """Wait until the run has logged step ``n``; return the last step logged. A job that
+    ends first, or a wait that times out, fails at once with the job's state and logs."""
     def reached():
         top = max((m.step for m in history(cluster, run_id)), default=0)
-        return top if top >= n else None
+        if top >= n:
+            return top
+        if cluster.job(job_id)["status"] in ("SUCCEEDED", "FAILED", "STOPPED"):
+            raise AssertionError(f"job ended before step {n} of run {run_id}:\n{cluster.explain(job_id)}")
+        return None
 
-    return wait_until(reached, timeout, f"step {n} of run {run_id}")
+    try:
+        return wait_until(reached, timeout, f"step {n} of run {run_id}")
+    except AssertionError as timed_out:
+        if "timed out" not in str(timed_out):
+            raise
+        raise AssertionError(f"{timed_out}:\n{cluster.explain(job_id)}") from None
 
 
 def unique_steps(points) -> list[int]:
@@ -205,6 +215,21 @@ def test_no_user_password_on_any_node_nor_in_job_metadata_or_logs(cluster):
 EVERY_S = 3  # trainer.checkpoint_every_s in the fault tests: steps are committed to the run every ~12 steps
 
 
+def idle_first(cluster) -> None:
+    """Wait until the previous job has released the nodes (its workers may still be ending)."""
+    waited = cluster.wait_idle()
+    if waited > 5:
+        record(f"waited {waited:.0f} s for the cluster to release a previous job's workers")
+
+
+def submit_sleepy(cluster, *args) -> tuple[str, str]:
+    """Submit a sleepy job once the cluster is idle: (job, run)."""
+    idle_first(cluster)
+    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return ids(proc.stdout)
+
+
 def exactly_once(points, steps: int) -> None:
     """Each step once in a run's history: no step missing, none logged twice."""
     assert sorted(m.step for m in points) == list(range(1, steps + 1)), f"{len(points)} points for {steps} steps"
@@ -221,11 +246,9 @@ def lost_seconds(points, at: float, step_seconds: float) -> tuple[float, int]:
 
 
 def test_killed_worker_resumes_from_its_checkpoint_in_the_same_run(cluster):
-    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=2",
-                      "trainer.steps_per_epoch=30", "model.step_seconds=0.25", f"trainer.checkpoint_every_s={EVERY_S}")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    job_id, run_id = ids(proc.stdout)
-    before = wait_steps(cluster, run_id, 36)  # in epoch 2, after a checkpoint within it
+    job_id, run_id = submit_sleepy(cluster, "trainer.epochs=2", "trainer.steps_per_epoch=30",
+                                   "model.step_seconds=0.25", f"trainer.checkpoint_every_s={EVERY_S}")
+    before = wait_steps(cluster, run_id, 36, job_id)  # in epoch 2, after a checkpoint within it
     on_w1 = [w for w in workers(cluster, job_id, state="ALIVE") if cluster.node_of(w["pid"]) == "w1"]
     assert len(on_w1) == 1, on_w1
     victim = on_w1[0]
@@ -255,11 +278,9 @@ def test_killed_worker_resumes_from_its_checkpoint_in_the_same_run(cluster):
 
 
 def test_tracking_server_down_for_30_s_loses_no_metric_point(cluster):
-    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=2",
-                      "trainer.steps_per_epoch=60", "model.step_seconds=0.25")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    job_id, run_id = ids(proc.stdout)
-    wait_steps(cluster, run_id, 10)
+    job_id, run_id = submit_sleepy(cluster, "trainer.epochs=2", "trainer.steps_per_epoch=60",
+                                   "model.step_seconds=0.25")
+    wait_steps(cluster, run_id, 10, job_id)
     down = time.time()
     cluster.stop_mlflow()
     time.sleep(max(0.0, 30 - (time.time() - down)))
@@ -286,11 +307,12 @@ def _collect(stream, into: list) -> threading.Thread:
 
 def interrupt(cluster, *args, at_step: int) -> tuple[str, str, str]:
     """``gp submit --follow ARGS``, Ctrl-C once the run has logged ``at_step``: (job, run, stderr)."""
+    idle_first(cluster)
     proc = cluster.gp_popen("submit", "--address", cluster.address, "--follow", *args)
     out, err = [], []
     threads = [_collect(proc.stdout, out), _collect(proc.stderr, err)]
     job_id, run_id = wait_until(lambda: re.search(r"submitted", "".join(out)) and ids("".join(out)), 120, "submission")
-    wait_steps(cluster, run_id, at_step)
+    wait_steps(cluster, run_id, at_step, job_id)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) == 130, "".join(err)[-3000:]
     [t.join(5) for t in threads]
@@ -325,11 +347,9 @@ def test_ctrl_c_twice_then_resume_keeps_every_step_once(cluster):
 
 
 def test_node_removed_mid_run_recovers_on_a_new_node(cluster):
-    proc = cluster.gp("submit", "--address", cluster.address, *SLEEPY, "trainer.epochs=2",
-                      "trainer.steps_per_epoch=30", "model.step_seconds=0.25", f"trainer.checkpoint_every_s={EVERY_S}")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    job_id, run_id = ids(proc.stdout)
-    before = wait_steps(cluster, run_id, 36)
+    job_id, run_id = submit_sleepy(cluster, "trainer.epochs=2", "trainer.steps_per_epoch=30",
+                                   "model.step_seconds=0.25", f"trainer.checkpoint_every_s={EVERY_S}")
+    before = wait_steps(cluster, run_id, 36, job_id)
     assert any(cluster.node_of(w["pid"]) == "w1" for w in workers(cluster, job_id, state="ALIVE"))
     removed_at = time.time()
     cluster.remove_node("w1")
