@@ -12,7 +12,7 @@ run() { "$PY" benchmarks/model_cards.py --n 2000 --slow-n 500 --set trainer.samp
 run --budget 0.005 --only vae
 run --budget 0.3 --only gan
 run --budget 0.5 --only dcgan
-run --budget 0.003 --only lsgan
+run --budget 0.5 --only lsgan
 run --budget 0.002 --only pixelcnn
 run --budget 0.005 --only aae-semi-100,cvae-semi-100,aae
 # The Diagonal BiLSTM samples pixel by pixel: one image in each epoch's grid, likelihood on

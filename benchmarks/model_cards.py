@@ -98,9 +98,14 @@ def submit(overrides: list[str]) -> tuple[str, dict]:
         run_id = gp_submit(overrides)
     text = buf.getvalue()
     sys.stdout.write(text)
-    m = re.search(r"(\d+) steps per epoch x (\d+) epochs = (\d+) steps \(batch (\d+), (\d+) examples\)", text)
-    size = dict(zip(("per_epoch", "epochs", "steps", "batch", "examples"), map(int, m.groups()))) if m else {}
-    return run_id, size
+    return run_id, size_of(text)
+
+
+def size_of(text: str) -> dict:
+    """gp submit's size line, e.g. "902 steps per epoch x 1 epoch = 902 steps (batch 64,
+    60000 examples)", as numbers; {} where there is none."""
+    m = re.search(r"(\d+) steps per epoch x (\d+) epochs? = (\d+) steps \(batch (\d+), (\d+) examples\)", text)
+    return dict(zip(("per_epoch", "epochs", "steps", "batch", "examples"), map(int, m.groups()))) if m else {}
 
 
 def evaluate(run_id: str, metrics: str | None, n: int) -> dict:

@@ -94,6 +94,15 @@ def test_a_card_shows_recipe_sources_budget_and_the_headline_history(results):
 
 
 @pytest.mark.slow
+def test_the_size_line_is_read_for_one_epoch_and_for_several():
+    import model_cards
+
+    one = model_cards.size_of("gp: 902 steps per epoch x 1 epoch = 902 steps (batch 64, 60000 examples)\n")
+    assert one == {"per_epoch": 902, "epochs": 1, "steps": 902, "batch": 64, "examples": 60000}
+    assert model_cards.size_of("gp: 4 steps per epoch x 2 epochs = 8 steps (batch 128, 1500 examples)")["epochs"] == 2
+    assert model_cards.size_of("gp: run 0123 finished") == {}
+
+
 def test_the_benchmark_runs_end_to_end_in_quick_mode(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in INHERITED_NOT} | {"GP_HOME": str(tmp_path / "home")}
     got = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "model_cards.py"), "--quick", "--only", "vae",
