@@ -117,18 +117,22 @@ def show(ref: str, v) -> str:
 
 
 def check(results: dict, ordering) -> tuple[str, str]:
-    """("reproduced" | "disagrees" | "not measured", the sentence with the numbers)."""
+    """("reproduced" | "within the seeds' spread" | "disagrees" | "not measured", the sentence
+    with the numbers). An ordering that holds on the means, but by less than a side's sd over
+    seeds somewhere, is within the seeds' spread: these runs cannot tell its tiers apart."""
     keys, better, tiers, source = ordering
     values = {ref: value(results, ref, keys) for tier in tiers for ref in tier}
     missing = [r for r, v in values.items() if v is None]
     if missing:
         return "not measured", f"{source}: not measured (no value for {', '.join(missing)})"
-    ok = True
+    ok, close = True, False
     for up, down in zip(tiers, tiers[1:]):
         a, b = [values[r][0] for r in up], [values[r][0] for r in down]
         ok &= (max(a) < min(b)) if better == "lower" else (min(a) > max(b))
+        gap = (min(b) - max(a)) if better == "lower" else (min(a) - max(b))
+        close |= gap < max(values[r][1] for r in (*up, *down))
     numbers = "; ".join(" ".join(show(r, values[r]) for r in tier) for tier in tiers)
-    verdict = "reproduced" if ok else "disagrees"
+    verdict = ("within the seeds' spread" if close else "reproduced") if ok else "disagrees"
     trends = [t for t in (trend(results, r, keys) for tier in tiers for r in tier) if t]
     during = f" During training (fraction of the budget: value): {'; '.join(trends)}." if trends and not ok else ""
     return verdict, f"{source}: **{verdict}** ({'/'.join(keys)}, {better} is better: {numbers}).{during}"

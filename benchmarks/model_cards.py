@@ -64,6 +64,8 @@ def parse_args(argv=None):
     p.add_argument("--slow-n", type=int, default=1000, help="gp eval n of sample metrics of slow samplers")
     p.add_argument("--set", action="append", default=[], help="a trainer.* override that leaves the model "
                    "as it is (e.g. trainer.samples=16: the per-epoch grid)")
+    p.add_argument("--seeds", type=int, default=0, help="seeds 0..N-1 for every entry run (default: each "
+                   "entry's own, one for a model's recipe)")
     p.add_argument("--extra", action="store_true", help="also the EXTRA runs (with --only: those named)")
     p.add_argument("--out", type=pathlib.Path, default=OUT)
     p.add_argument("--rescore", default="", help="no training: gp eval these metrics again on the last stage of "
@@ -77,7 +79,10 @@ def entries(args) -> dict:
     only = [s for s in args.only.split(",") if s]
     out = {m: (m, args.recipe, [], (0,), OPT_IN.get(m, "")) for m in MODELS}
     out |= EXTRA if (args.extra or only) else {}
-    return {k: out[k] for k in only if k in out} if only else out
+    chosen = {k: out[k] for k in only if k in out} if only else out
+    if args.seeds:
+        chosen = {k: (*v[:3], tuple(range(args.seeds)), v[4]) for k, v in chosen.items()}
+    return chosen
 
 
 def hardware() -> dict:

@@ -54,6 +54,15 @@ def test_an_ordering_that_holds_is_reported_with_its_numbers(results):
     assert "aae-semi-100 0.82 ± 0.02 (sd over 3 seeds)" in text and "cvae-semi-100:accuracy_labels_only 0.61" in text
 
 
+def test_an_ordering_that_holds_by_less_than_a_seeds_sd_is_within_the_spread(results):
+    results["entries"]["sdae"] = entry("sdae", {"accuracy": 0.873}, {"accuracy": 0.873}, {"accuracy": 0.881})
+    results["entries"]["sae"] = entry("sae", {"accuracy": 0.872}, {"accuracy": 0.874}, {"accuracy": 0.880})
+    verdict, text = cards.check(results, (("accuracy",), "higher", [["sdae"], ["sae"]], "SDAE"))
+    assert verdict == "within the seeds' spread" and "**within the seeds' spread**" in text
+    results["entries"]["sae"] = entry("sae", {"accuracy": 0.80}, {"accuracy": 0.81}, {"accuracy": 0.82})
+    assert cards.check(results, (("accuracy",), "higher", [["sdae"], ["sae"]], "SDAE"))[0] == "reproduced"
+
+
 def test_a_disagreement_is_reported_with_the_measured_numbers(results):
     verdict, text = cards.check(results, (("fid",), "lower", [["gan", "dcgan", "lsgan"], ["vae"]], "FD source"))
     assert verdict == "disagrees" and "**disagrees**" in text
@@ -79,8 +88,8 @@ def test_every_published_ordering_is_checked_in_the_index(results, tmp_path):
     text = cards.index(results)
     section = text.split("## Published orderings")[1].split("## Floors")[0]
     assert section.count("\n- ") == len(cards.ORDERINGS)
-    assert section.count("**disagrees**") + section.count("**reproduced**") + section.count("not measured") == len(
-        cards.ORDERINGS)
+    verdicts = ("**disagrees**", "**reproduced**", "**within the seeds' spread**", "not measured")
+    assert sum(section.count(v) for v in verdicts) == len(cards.ORDERINGS)
     assert "| vae | vae | paper  | reduced budget (0.01 of the paper's steps)" in text
 
 
@@ -101,6 +110,15 @@ def test_the_size_line_is_read_for_one_epoch_and_for_several():
     assert one == {"per_epoch": 902, "epochs": 1, "steps": 902, "batch": 64, "examples": 60000}
     assert model_cards.size_of("gp: 4 steps per epoch x 2 epochs = 8 steps (batch 128, 1500 examples)")["epochs"] == 2
     assert model_cards.size_of("gp: run 0123 finished") == {}
+
+
+def test_seeds_replaces_each_entrys_own_seeds_only_when_given():
+    import model_cards
+
+    own = model_cards.entries(model_cards.parse_args(["--only", "sae,aae-semi-100"]))
+    assert own["sae"][3] == (0,) and own["aae-semi-100"][3] == (0, 1, 2)
+    three = model_cards.entries(model_cards.parse_args(["--only", "sae", "--seeds", "3"]))
+    assert three["sae"] == own["sae"][:3] + ((0, 1, 2), own["sae"][4])
 
 
 def test_the_benchmark_runs_end_to_end_in_quick_mode(tmp_path):
