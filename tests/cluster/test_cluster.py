@@ -369,6 +369,26 @@ def test_node_removed_mid_run_recovers_on_a_new_node(cluster):
            f"(recovery plus work redone); metric points {len(points)} for 60 steps, each step once")
 
 
+def running_besides(cluster, keep: set[int], settle: float = 15) -> dict[int, tuple[str, bytes]]:
+    """Processes still running in the namespace besides ``keep``: pid -> (state, command line).
+    A zombie has ended; one still in its exit (an empty command line) gets ``settle`` seconds."""
+    def snapshot() -> dict:
+        found = {}
+        for pid in cluster.ns.pids() - keep:
+            with contextlib.suppress(OSError):
+                state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    found[pid] = (state, pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()[:120])
+        return found
+
+    deadline = time.time() + settle
+    left = snapshot()
+    while left and time.time() < deadline and not all(cmd for _, cmd in left.values()):
+        time.sleep(0.5)
+        left = snapshot()
+    return left
+
+
 def test_stop_node_stops_exactly_that_nodes_processes(cluster):
     """cluster/stop-node.sh DIR run inside 'timeout' (whose command line names DIR), with a
     bystander naming DIR too: each node's processes end, the wrapper and the bystander live."""
@@ -386,8 +406,7 @@ def test_stop_node_stops_exactly_that_nodes_processes(cluster):
         assert out.returncode == 0 and out.stdout.startswith("stopped "), out.stdout + out.stderr
         assert cluster.node_pids(name) == [] and all(cluster.node_pids(n) for n in others)
         stopped.append(f"{name} {len(before - set(cluster.ns.pids()))}")
-    left = {p: pathlib.Path(f"/proc/{p}/cmdline").read_bytes()[:120] for p in cluster.ns.pids()
-            if p not in keep and p != bystander.pid}
+    left = running_besides(cluster, keep | {bystander.pid})
     assert left == {}  # the head's ray.util.client.server included
     assert bystander.poll() is None
     bystander.kill()
