@@ -10,6 +10,7 @@ keeps no metric code: a number ``gp eval`` lacks belongs in ``gp eval``.
     python benchmarks/model_cards.py [--only vae,gan] [--recipe paper] [--budget F] [--n N]
     python benchmarks/model_cards.py --quick --only vae   # smoke run on digits, temp GP_HOME
     python benchmarks/model_cards.py --rescore accuracy --only aae-semi-100   # gp eval again, no training
+    python benchmarks/model_cards.py --budget 0.1 --seeds 3 --only sae,sdae   # each entry over seeds 0, 1, 2
 
 ``--budget F`` trains F of the recipe's steps: the steps per epoch scaled by F, then, where
 the recipe has more than 10 epochs and no schedule counted in epochs (the stacks' pretraining

@@ -102,7 +102,6 @@ def test_a_card_shows_recipe_sources_budget_and_the_headline_history(results):
     assert "had not converged" in text and "$" not in text.replace("$$", "")
 
 
-@pytest.mark.slow
 def test_the_size_line_is_read_for_one_epoch_and_for_several():
     import model_cards
 
@@ -121,6 +120,7 @@ def test_seeds_replaces_each_entrys_own_seeds_only_when_given():
     assert three["sae"] == own["sae"][:3] + ((0, 1, 2), own["sae"][4])
 
 
+@pytest.mark.slow
 def test_the_benchmark_runs_end_to_end_in_quick_mode(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in INHERITED_NOT} | {"GP_HOME": str(tmp_path / "home")}
     got = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "model_cards.py"), "--quick", "--only", "vae",

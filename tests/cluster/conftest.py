@@ -293,12 +293,16 @@ class Cluster:
             time.sleep(1)
         raise AssertionError(f"job {job_id} still {info['status']} after {timeout} s")
 
+    def placement_groups(self) -> list[dict]:
+        """The placement groups not yet removed: each holds, or waits for, nodes' CPUs."""
+        return [g for g in self.state("placement_groups") if g["state"] != "REMOVED"]
+
     def wait_idle(self, timeout: float = 180) -> float:
         """Wait until no placement group holds or waits for the nodes' CPUs (a previous test's
         job may still be releasing its workers); return the seconds waited."""
         t0 = time.time()
         while time.time() - t0 < timeout:
-            if not [g for g in self.state("placement_groups") if g["state"] != "REMOVED"]:
+            if not self.placement_groups():
                 return time.time() - t0
             time.sleep(0.5)
         raise AssertionError(f"the cluster was not idle after {timeout} s:\n{self.explain(None)}")
@@ -309,7 +313,7 @@ class Cluster:
         reads = {"actors": lambda: [(a["class_name"], a["state"], a.get("pid"), self.node_of(a.get("pid") or 0))
                                     for a in self.state("actors") if a["state"] != "DEAD"],
                  "placement groups": lambda: [(g["placement_group_id"][:8], g["state"], g.get("bundles"))
-                                              for g in self.state("placement_groups") if g["state"] != "REMOVED"]}
+                                              for g in self.placement_groups()]}
         if job_id:
             reads["job"] = lambda: {k: self.job(job_id).get(k) for k in ("status", "message", "job_id")}
             reads["logs"] = lambda: self.gp("logs", job_id, "--address", self.address, "--all", timeout=60).stdout[-4000:]

@@ -39,14 +39,15 @@ def history(cluster, run_id: str, key: str = "model/loss") -> list:
     return cluster.mlflow(lambda c: c.get_metric_history(run_id, key))
 
 
-def wait_until(check, timeout: float, what: str, every: float = 0.5):
+def wait_until(check, timeout: float, what: str, every: float = 0.5, explain=None):
+    """``check()``'s first truthy value; a timeout says ``what`` and, given, ``explain()``."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = check()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}" + (f":\n{explain()}" if explain else ""))
 
 
 def wait_steps(cluster, run_id: str, n: int, job_id: str, timeout: float = 300) -> int:
@@ -60,12 +61,7 @@ def wait_steps(cluster, run_id: str, n: int, job_id: str, timeout: float = 300) 
             raise AssertionError(f"job ended before step {n} of run {run_id}:\n{cluster.explain(job_id)}")
         return None
 
-    try:
-        return wait_until(reached, timeout, f"step {n} of run {run_id}")
-    except AssertionError as timed_out:
-        if "timed out" not in str(timed_out):
-            raise
-        raise AssertionError(f"{timed_out}:\n{cluster.explain(job_id)}") from None
+    return wait_until(reached, timeout, f"step {n} of run {run_id}", explain=lambda: cluster.explain(job_id))
 
 
 def unique_steps(points) -> list[int]:
